@@ -1,0 +1,73 @@
+#include "util/io.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace bonsai::util {
+
+Result<size_t> read_full(Reader& in, std::span<char> buf) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    size_t n = TRY(in.read(buf.subspan(done)));
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+Result<std::string> read_all(Reader& in, size_t max_bytes) {
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    size_t n = TRY(in.read(buf));
+    if (n == 0) return out;
+    if (out.size() + n > max_bytes)
+      return fail(ErrorKind::kLimit, "stream is larger than " + std::to_string(max_bytes) + " bytes");
+    out.append(buf, n);
+  }
+}
+
+Result<uint64_t> copy(Reader& in, Writer& out) {
+  std::vector<char> buf(256 * 1024);
+  uint64_t total = 0;
+  for (;;) {
+    size_t n = TRY(in.read(buf));
+    if (n == 0) return total;
+    TRY(out.write(std::string_view(buf.data(), n)));
+    total += n;
+  }
+}
+
+Status skip(Reader& in, uint64_t n) {
+  char buf[64 * 1024];
+  while (n > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n, sizeof buf));
+    size_t got = TRY(in.read(std::span<char>(buf, want)));
+    if (got == 0) return fail(ErrorKind::kCorrupt, "unexpected end of stream");
+    n -= got;
+  }
+  return {};
+}
+
+Result<size_t> StringReader::read(std::span<char> buf) {
+  size_t n = std::min(buf.size(), data_.size());
+  std::memcpy(buf.data(), data_.data(), n);
+  data_.remove_prefix(n);
+  return n;
+}
+
+Status CountingWriter::write(std::string_view data) {
+  count_ += data.size();
+  return out_ ? out_->write(data) : Status{};
+}
+
+Result<size_t> LimitedReader::read(std::span<char> buf) {
+  if (left_ == 0) return size_t{0};
+  if (buf.size() > left_) buf = buf.first(static_cast<size_t>(left_));
+  size_t n = TRY(in_.read(buf));
+  left_ -= n;
+  return n;
+}
+
+}  // namespace bonsai::util

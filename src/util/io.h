@@ -1,0 +1,84 @@
+// Byte streams. Layers are streamed end to end (file -> gunzip -> tar -> disk, or tar -> gzip ->
+// hash -> blob), never held whole in memory, so every stage is a Reader or a Writer.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/error.h"
+
+namespace bonsai::util {
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Reads up to buf.size() bytes. Returns 0 only at end of stream.
+  virtual Result<size_t> read(std::span<char> buf) = 0;
+};
+
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual Status write(std::string_view data) = 0;
+  // Flushes anything buffered and ends the stream. Writing after close() is a bug.
+  virtual Status close() { return {}; }
+};
+
+// Reads until buf is full or the stream ends; returns the count read.
+Result<size_t> read_full(Reader& in, std::span<char> buf);
+// Reads the whole stream into a string, failing with kLimit past max_bytes.
+Result<std::string> read_all(Reader& in, size_t max_bytes);
+// Copies in to out until end of stream; returns the byte count. Does not close out.
+Result<uint64_t> copy(Reader& in, Writer& out);
+// Reads and drops n bytes; fails with kCorrupt if the stream ends first.
+Status skip(Reader& in, uint64_t n);
+
+class StringReader final : public Reader {
+ public:
+  explicit StringReader(std::string_view data) : data_(data) {}
+  Result<size_t> read(std::span<char> buf) override;
+
+ private:
+  std::string_view data_;
+};
+
+class StringWriter final : public Writer {
+ public:
+  Status write(std::string_view data) override {
+    out_.append(data);
+    return {};
+  }
+  std::string& str() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+// Counts bytes passed through to another writer (or discarded when out is null).
+class CountingWriter final : public Writer {
+ public:
+  explicit CountingWriter(Writer* out) : out_(out) {}
+  Status write(std::string_view data) override;
+  Status close() override { return out_ ? out_->close() : Status{}; }
+  uint64_t count() const { return count_; }
+
+ private:
+  Writer* out_;
+  uint64_t count_ = 0;
+};
+
+// Reads at most `limit` bytes of another reader (a tar entry body, a blob of known size).
+class LimitedReader final : public Reader {
+ public:
+  LimitedReader(Reader& in, uint64_t limit) : in_(in), left_(limit) {}
+  Result<size_t> read(std::span<char> buf) override;
+  uint64_t left() const { return left_; }
+
+ private:
+  Reader& in_;
+  uint64_t left_;
+};
+
+}  // namespace bonsai::util
