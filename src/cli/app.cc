@@ -25,7 +25,8 @@ namespace {
 std::string default_root() {
   if (const char* env = std::getenv("BONSAI_ROOT"); env && *env) return env;
   if (::geteuid() == 0) return "/var/lib/bonsai";
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/bonsai";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/bonsai";
   const char* home = std::getenv("HOME");
   return std::string(home ? home : ".") + "/.local/share/bonsai";
 }
@@ -39,7 +40,16 @@ int run_main(int argc, char** argv) {
   g.root = default_root();
   app.add_option("--root", g.root, "Store location (default $BONSAI_ROOT or /var/lib/bonsai)");
   Commands cmds;
-  // (registrations are added here as each subcommand lands)
+  register_load(app, g, cmds);
+  register_save(app, g, cmds);
+  register_images(app, g, cmds);
+  register_inspect(app, g, cmds);
+  register_history(app, g, cmds);
+  register_tag(app, g, cmds);
+  register_rmi(app, g, cmds);
+  register_prune(app, g, cmds);
+  register_fsck(app, g, cmds);
+  // (further subcommands register here)
 
   // 2. Parse; usage errors exit 2 with CLI11's message.
   try {

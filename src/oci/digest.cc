@@ -18,7 +18,8 @@ bool is_lower_hex(std::string_view s) {
 Result<Digest> Digest::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
-    return fail(ErrorKind::kInvalidArgument, "invalid digest \"" + std::string(text) + "\": no algorithm");
+    return fail(ErrorKind::kInvalidArgument,
+                "invalid digest \"" + std::string(text) + "\": no algorithm");
   std::string_view alg = text.substr(0, colon), enc = text.substr(colon + 1);
   if (alg != "sha256")
     return fail(alg == "sha512" ? ErrorKind::kUnsupported : ErrorKind::kInvalidArgument,

@@ -19,12 +19,12 @@ enum class ErrorKind {
   kInvalidArgument,  // bad flag, bad reference, malformed user input
   kNotFound,         // image, blob, file or tag absent
   kAlreadyExists,
-  kCorrupt,          // content does not match its digest, malformed archive or document
-  kUnsupported,      // valid input we do not handle (unknown media type, algorithm)
-  kLimit,            // a safety limit was hit (decompression bomb, header too large)
-  kIo,               // a system call failed
-  kConflict,         // a concurrent writer or a lock stopped us
-  kInternal,         // a bug in bonsai
+  kCorrupt,      // content does not match its digest, malformed archive or document
+  kUnsupported,  // valid input we do not handle (unknown media type, algorithm)
+  kLimit,        // a safety limit was hit (decompression bomb, header too large)
+  kIo,           // a system call failed
+  kConflict,     // a concurrent writer or a lock stopped us
+  kInternal,     // a bug in bonsai
 };
 
 std::string_view kind_name(ErrorKind kind);
@@ -65,17 +65,16 @@ Error sys_error(std::string_view what, int err = errno);
 
 // TRY(expr): evaluates a Result; on error returns it from the enclosing function, otherwise
 // yields the value. TRY_CTX(expr, ctx) also prefixes "ctx: " to the error message.
-#define TRY(expr)                                                      \
-  ({                                                                   \
-    auto&& bonsai_try_r_ = (expr);                                     \
+#define TRY(expr)                                                                 \
+  ({                                                                              \
+    auto&& bonsai_try_r_ = (expr);                                                \
     if (!bonsai_try_r_) return std::unexpected(std::move(bonsai_try_r_).error()); \
-    std::move(bonsai_try_r_).value();                                  \
+    std::move(bonsai_try_r_).value();                                             \
   })
 
-#define TRY_CTX(expr, ctx)                                             \
-  ({                                                                   \
-    auto&& bonsai_try_r_ = (expr);                                     \
-    if (!bonsai_try_r_)                                                \
-      return std::unexpected(std::move(bonsai_try_r_).error().context(ctx)); \
-    std::move(bonsai_try_r_).value();                                  \
+#define TRY_CTX(expr, ctx)                                                                     \
+  ({                                                                                           \
+    auto&& bonsai_try_r_ = (expr);                                                             \
+    if (!bonsai_try_r_) return std::unexpected(std::move(bonsai_try_r_).error().context(ctx)); \
+    std::move(bonsai_try_r_).value();                                                          \
   })

@@ -23,7 +23,8 @@ Result<std::string> read_all(Reader& in, size_t max_bytes) {
     size_t n = TRY(in.read(buf));
     if (n == 0) return out;
     if (out.size() + n > max_bytes)
-      return fail(ErrorKind::kLimit, "stream is larger than " + std::to_string(max_bytes) + " bytes");
+      return fail(ErrorKind::kLimit,
+                  "stream is larger than " + std::to_string(max_bytes) + " bytes");
     out.append(buf, n);
   }
 }

@@ -1,0 +1,86 @@
+#include "store/metadata.h"
+
+#include <sqlite3.h>
+
+namespace bonsai::store {
+
+using util::ErrorKind;
+using util::fail;
+
+namespace {
+
+// A prepared statement finalised on scope exit.
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS layers ("
+    "  diff_id TEXT PRIMARY KEY,"
+    "  content_size INTEGER NOT NULL,"
+    "  tar_size INTEGER NOT NULL,"
+    "  entries INTEGER NOT NULL)";
+
+}  // namespace
+
+util::Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return fail(ErrorKind::kIo, "open " + path + ": " + msg);
+  }
+  std::unique_ptr<MetadataDb> m(new MetadataDb(db, path));
+  sqlite3_busy_timeout(db, 30000);
+  TRY(m->exec("PRAGMA journal_mode=WAL"));
+  TRY(m->exec("PRAGMA synchronous=NORMAL"));
+  TRY(m->exec(kSchema));
+  return m;
+}
+
+MetadataDb::~MetadataDb() { sqlite3_close(db_); }
+
+util::Status MetadataDb::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return fail(ErrorKind::kIo, path_ + ": " + msg);
+  }
+  return {};
+}
+
+util::Result<std::optional<LayerInfo>> MetadataDb::layer_info(const oci::Digest& diff_id) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT content_size, tar_size, entries FROM layers WHERE diff_id=?",
+                         -1, &st.s, nullptr) != SQLITE_OK)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.s, 1, diff_id.str().c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<LayerInfo>();
+  if (rc != SQLITE_ROW) return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  LayerInfo info;
+  info.content_size = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+  info.tar_size = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
+  info.entries = static_cast<uint64_t>(sqlite3_column_int64(st.s, 2));
+  return std::optional<LayerInfo>(info);
+}
+
+util::Status MetadataDb::put_layer_info(const oci::Digest& diff_id, const LayerInfo& info) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO layers VALUES (?,?,?,?)", -1, &st.s,
+                         nullptr) != SQLITE_OK)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.s, 1, diff_id.str().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(info.content_size));
+  sqlite3_bind_int64(st.s, 3, static_cast<sqlite3_int64>(info.tar_size));
+  sqlite3_bind_int64(st.s, 4, static_cast<sqlite3_int64>(info.entries));
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return {};
+}
+
+}  // namespace bonsai::store

@@ -1,0 +1,40 @@
+// Derived metadata beside the store, in SQLite ($ROOT/bonsai.db). Everything here can be
+// recomputed from the blobs, so losing the database loses time, never data. WAL mode and a busy
+// timeout let several bonsai processes share it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "oci/digest.h"
+#include "util/error.h"
+
+struct sqlite3;
+
+namespace bonsai::store {
+
+// What reading a layer's tar tells us, keyed by its diff-id.
+struct LayerInfo {
+  uint64_t content_size = 0;  // bytes of file content as Docker counts image SIZE
+  uint64_t tar_size = 0;      // uncompressed tar stream length
+  uint64_t entries = 0;
+};
+
+class MetadataDb {
+ public:
+  static util::Result<std::unique_ptr<MetadataDb>> open(const std::string& path);
+  ~MetadataDb();
+
+  util::Result<std::optional<LayerInfo>> layer_info(const oci::Digest& diff_id);
+  util::Status put_layer_info(const oci::Digest& diff_id, const LayerInfo& info);
+
+ private:
+  MetadataDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  util::Status exec(const char* sql);
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace bonsai::store

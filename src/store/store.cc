@@ -1,0 +1,219 @@
+#include "store/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "util/sha256.h"
+
+namespace bonsai::store {
+
+using util::ErrorKind;
+using util::fail;
+using util::sys_fail;
+
+namespace {
+
+constexpr char kLayoutFile[] = R"({"imageLayoutVersion":"1.0.0"})";
+constexpr size_t kWriteBuffer = 1 << 20;
+
+std::string random_name() {
+  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+// --- BlobWriter ---
+
+BlobWriter::BlobWriter(std::string root, std::string path, sys::UniqueFd fd)
+    : root_(std::move(root)), path_(std::move(path)), fd_(std::move(fd)) {
+  buf_.reserve(kWriteBuffer);
+}
+
+BlobWriter::~BlobWriter() {
+  if (!done_) ::unlink(path_.c_str());
+}
+
+Status BlobWriter::write(std::string_view data) {
+  TRY(hasher_.write(data));
+  if (buf_.size() + data.size() < kWriteBuffer) {
+    buf_.append(data);
+    return {};
+  }
+  sys::FdWriter w(fd_.get(), path_);
+  TRY(w.write(buf_));
+  buf_.clear();
+  return w.write(data);
+}
+
+Result<std::pair<oci::Digest, int64_t>> BlobWriter::commit(
+    const std::optional<oci::Digest>& expected, std::optional<int64_t> expected_size) {
+  sys::FdWriter w(fd_.get(), path_);
+  TRY(w.write(buf_));
+  buf_.clear();
+  auto size = static_cast<int64_t>(hasher_.count());
+  oci::Digest got = oci::Digest::sha256_hex(hasher_.finish_hex());
+  if (expected && *expected != got)
+    return fail(ErrorKind::kCorrupt,
+                "digest mismatch: content is " + got.str() + ", expected " + expected->str());
+  if (expected_size && *expected_size != size)
+    return fail(ErrorKind::kCorrupt, "size mismatch: content is " + std::to_string(size) +
+                                         " bytes, expected " + std::to_string(*expected_size));
+  std::string dest = root_ + "/blobs/sha256/" + std::string(got.hex());
+  if (sys::exists(dest)) {
+    ::unlink(path_.c_str());
+  } else {
+    TRY(sys::fsync_fd(fd_.get(), path_));
+    TRY(sys::rename_file(path_, dest));
+    TRY(sys::fsync_dir(root_ + "/blobs/sha256"));
+  }
+  done_ = true;
+  fd_.reset();
+  return std::make_pair(got, size);
+}
+
+// --- Store ---
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
+  if (root.empty()) return fail(ErrorKind::kInvalidArgument, "store root is empty");
+  std::string layout = root + "/oci-layout";
+  if (sys::exists(layout)) {
+    std::string text = TRY(sys::read_file(layout, 4096));
+    auto j = TRY(oci::parse_strict_json(text, layout));
+    if (!j.is_object() || j.value("imageLayoutVersion", "") != "1.0.0")
+      return fail(ErrorKind::kCorrupt, layout + ": not an OCI image layout 1.0.0");
+  } else {
+    TRY(sys::mkdir_p(root, 0700));
+    TRY(sys::mkdir_p(root + "/blobs/sha256"));
+    TRY(sys::mkdir_p(root + "/ingest"));
+    TRY(sys::mkdir_p(root + "/locks"));
+    if (!sys::exists(root + "/index.json"))
+      TRY(sys::write_file_atomic(root + "/index.json", R"({"schemaVersion":2,"manifests":[]})"));
+    TRY(sys::write_file_atomic(layout, kLayoutFile));
+  }
+  for (const char* d : {"/blobs/sha256", "/ingest", "/locks"}) TRY(sys::mkdir_p(root + d));
+  return std::unique_ptr<Store>(new Store(root));
+}
+
+std::string Store::blob_path(const oci::Digest& d) const {
+  return root_ + "/blobs/" + std::string(d.algorithm()) + "/" + std::string(d.hex());
+}
+
+bool Store::has_blob(const oci::Digest& d) const { return sys::exists(blob_path(d)); }
+
+Result<std::string> Store::read_blob(const oci::Digest& d, size_t max_bytes) const {
+  std::string data = TRY_CTX(sys::read_file(blob_path(d), max_bytes), "blob " + d.str());
+  if (oci::Digest::of(data) != d)
+    return fail(ErrorKind::kCorrupt, "blob " + d.str() + ": content does not match its digest");
+  return data;
+}
+
+Result<sys::UniqueFd> Store::open_blob(const oci::Digest& d) const {
+  auto fd = sys::open_file(blob_path(d), O_RDONLY);
+  if (!fd && fd.error().kind() == ErrorKind::kNotFound)
+    return fail(ErrorKind::kNotFound, "blob " + d.str() + " is not in the store");
+  return fd;
+}
+
+Result<std::unique_ptr<BlobWriter>> Store::begin_blob() {
+  std::string path = root_ + "/ingest/" + random_name();
+  sys::UniqueFd fd = TRY(sys::open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0644));
+  // The flock marks the ingest file as live; clean_stale_ingests() skips locked files.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return sys_fail("lock " + path);
+  return std::unique_ptr<BlobWriter>(new BlobWriter(root_, path, std::move(fd)));
+}
+
+Result<oci::Digest> Store::put_blob(std::string_view bytes) {
+  oci::Digest d = oci::Digest::of(bytes);
+  if (has_blob(d)) return d;
+  auto w = TRY(begin_blob());
+  TRY(w->write(bytes));
+  TRY(w->commit(d, static_cast<int64_t>(bytes.size())));
+  return d;
+}
+
+Result<oci::Index> Store::read_index() const {
+  std::string path = root_ + "/index.json";
+  auto text = sys::read_file(path);
+  if (!text) {
+    if (text.error().kind() == ErrorKind::kNotFound) return oci::Index{};
+    return std::unexpected(text.error());
+  }
+  return oci::parse_index(*text, path);
+}
+
+Status Store::update_index(const std::function<Status(oci::Index&)>& change) {
+  FileLock held = TRY(lock("index.lock", LOCK_EX));
+  oci::Index index = TRY(read_index());
+  TRY(change(index));
+  index.media_type = std::string(oci::media::kOciIndex);
+  // Write the temp file in ingest/ so that a crash leaves nothing stray beside index.json.
+  std::string tmp = root_ + "/ingest/index-" + random_name();
+  {
+    sys::UniqueFd fd = TRY(sys::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
+    sys::FdWriter w(fd.get(), tmp);
+    auto st = w.write(oci::to_json(index));
+    if (st) st = sys::fsync_fd(fd.get(), tmp);
+    if (!st) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (auto st = sys::rename_file(tmp, root_ + "/index.json"); !st) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return sys::fsync_dir(root_);
+}
+
+Result<FileLock> Store::lock(const std::string& name, int op) {
+  std::string path = root_ + "/locks/" + name;
+  sys::UniqueFd fd = TRY(sys::open_file(path, O_RDWR | O_CREAT, 0644));
+  int rc;
+  do {
+    rc = ::flock(fd.get(), op);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return sys_fail("lock " + path);
+  return FileLock(std::move(fd));
+}
+
+Result<FileLock> Store::lock_gc_shared() { return lock("gc.lock", LOCK_SH); }
+Result<FileLock> Store::lock_gc_exclusive() { return lock("gc.lock", LOCK_EX); }
+
+Result<int> Store::clean_stale_ingests() {
+  std::string dir = root_ + "/ingest";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return sys_fail("open " + dir);
+  int removed = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    auto fd = sys::open_file(path, O_RDONLY | O_NOFOLLOW);
+    if (!fd) continue;
+    // Index temp files are never locked but are only in flight while index.lock is held.
+    bool is_index_tmp = name.starts_with("index-");
+    if (is_index_tmp) {
+      auto held = lock("index.lock", LOCK_EX | LOCK_NB);
+      if (!held) continue;
+      ::unlink(path.c_str());
+      ++removed;
+      continue;
+    }
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) == 0) {
+      ::unlink(path.c_str());
+      ++removed;
+    }
+  }
+  ::closedir(d);
+  return removed;
+}
+
+}  // namespace bonsai::store
