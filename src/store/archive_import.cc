@@ -22,8 +22,13 @@ constexpr size_t kMaxSmallFile = 16 << 20;  // manifest.json, index.json, config
 // What the archive walk found: every file's blob, and every symlink.
 struct ArchiveContents {
   std::map<std::string, std::pair<oci::Digest, int64_t>> files;
-  std::map<std::string, std::string> links;  // path -> normalised target path
+  std::map<std::string, std::string> links;   // path -> normalised target path
+  std::map<std::string, std::string> layout;  // manifest.json, index.json, oci-layout: in memory
 };
+
+bool is_layout_file(const std::string& path) {
+  return path == "manifest.json" || path == "index.json" || path == "oci-layout";
+}
 
 // "a/b" + "../c/layer.tar" => "c/layer.tar"; an escape yields "".
 std::string resolve_link(const std::string& from, const std::string& target) {
@@ -80,7 +85,9 @@ Result<ArchiveContents> walk_archive(Images& images, util::Reader& in) {
     // duplicates of what manifest.json and the configs say; they are not kept.
     bool legacy =
         e.path == "repositories" || e.path.ends_with("/json") || e.path.ends_with("/VERSION");
-    if (e.type == archive::EntryType::kFile && !legacy) {
+    if (e.type == archive::EntryType::kFile && is_layout_file(e.path)) {
+      out.layout[e.path] = TRY_CTX(util::read_all(tar.body(), kMaxSmallFile), where);
+    } else if (e.type == archive::EntryType::kFile && !legacy) {
       TRY_CTX(ingest_member(images, tar, e, out), where);
     } else if (e.type == archive::EntryType::kSymlink) {
       out.links[e.path] = resolve_link(e.path, e.link_target);
@@ -104,6 +111,7 @@ Result<std::pair<oci::Digest, int64_t>> member_blob(const ArchiveContents& c, st
 }
 
 Result<std::string> member_text(Images& images, const ArchiveContents& c, const std::string& path) {
+  if (auto it = c.layout.find(path); it != c.layout.end()) return it->second;
   auto [digest, size] = TRY(member_blob(c, path));
   if (size > static_cast<int64_t>(kMaxSmallFile))
     return fail(ErrorKind::kLimit, path + " is larger than 16 MiB");
@@ -230,8 +238,8 @@ Result<std::vector<LoadedImage>> import_archive(Images& images, util::Reader& in
   auto plain = TRY(decompressed(in));
   ArchiveContents contents = TRY(walk_archive(images, *plain));
   // 3. Assemble images from manifest.json (docker-archive) or index.json (OCI), verify, tag.
-  if (contents.files.count("manifest.json")) return import_docker(images, contents);
-  if (contents.files.count("index.json")) return import_oci(images, contents);
+  if (contents.layout.count("manifest.json")) return import_docker(images, contents);
+  if (contents.layout.count("index.json")) return import_oci(images, contents);
   return fail(ErrorKind::kCorrupt, "not an image archive: no manifest.json or index.json");
 }
 

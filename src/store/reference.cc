@@ -26,12 +26,26 @@ bool valid_component(std::string_view c) {
   return true;
 }
 
+// host[:port]: dot-separated labels of letters, digits and inner '-', then optional digits.
 bool valid_host(std::string_view h) {
-  if (h.empty()) return false;
-  for (char c : h)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':'))
-      return false;
-  return true;
+  auto colon = h.find(':');
+  std::string_view name = h.substr(0, colon);
+  if (colon != std::string_view::npos) {
+    std::string_view port = h.substr(colon + 1);
+    if (port.empty() || port.size() > 5) return false;
+    for (char c : port)
+      if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  if (name.empty()) return false;
+  for (size_t start = 0;;) {
+    auto dot = name.find('.', start);
+    std::string_view label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
 }
 
 bool valid_tag(std::string_view t) {
