@@ -25,9 +25,10 @@ void register_load(CLI::App& app, const Globals& g, Commands& cmds) {
     sys::UniqueFd fd;
     if (!input->empty()) fd = TRY_CTX(sys::open_file(*input, O_RDONLY), "load");
     sys::FdReader in(input->empty() ? 0 : fd.get(), name);
+    util::BufferedReader buffered(in);
     auto images = TRY(open_store(g));
     // 2. Import, then say what was loaded as Docker does.
-    auto loaded = TRY_CTX(store::import_archive(*images, in), "load " + name);
+    auto loaded = TRY_CTX(store::import_archive(*images, buffered), "load " + name);
     if (*quiet) return {};
     for (auto& li : loaded) {
       if (li.tags.empty()) std::printf("Loaded image ID: %s\n", li.id.str().c_str());

@@ -1,5 +1,6 @@
 // Import of docker-archive and oci-archive files. See archive_io.h for the contract.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,16 +61,40 @@ std::string resolve_link(const std::string& from, const std::string& target) {
   return out;
 }
 
+// Reads through to `in` and writes every byte read to `out`.
+class TeeReader final : public util::Reader {
+ public:
+  TeeReader(util::Reader& in, util::Writer& out) : in_(in), out_(out) {}
+  Result<size_t> read(std::span<char> buf) override {
+    size_t n = TRY(in_.read(buf));
+    TRY(out_.write(std::string_view(buf.data(), n)));
+    return n;
+  }
+
+ private:
+  util::Reader& in_;
+  util::Writer& out_;
+};
+
 // Streams one archive member into the store. Members named blobs/sha256/<hex> must match.
 Status ingest_member(Images& images, archive::TarReader& tar, const archive::TarEntry& e,
                      ArchiveContents& out) {
   std::optional<oci::Digest> expected;
   if (e.path.starts_with("blobs/sha256/"))
     expected = TRY(oci::Digest::parse("sha256:" + e.path.substr(13)));
+  // One pass: the bytes go to the blob (hashed there) and, when they look like a layer,
+  // through the tar walk that records its content size and diff-id.
   auto w = TRY(images.store().begin_blob());
-  TRY(util::copy(tar.body(), *w));
+  TeeReader tee(tar.body(), *w);
+  auto scan = TRY(scan_if_layer(tee));
   auto [digest, size] = TRY(w->commit(expected, static_cast<int64_t>(e.size)));
   out.files[e.path] = {digest, size};
+  if (scan) {
+    // This blob's own bytes gave the diff-id, so the pair is verified (see layer_info()).
+    oci::Digest diff_id = scan->diff_id.empty() ? digest : scan->diff_id;
+    TRY(images.metadata().put_layer_info(diff_id, scan->info));
+    TRY(images.metadata().put_verified_diff_id(digest, diff_id));
+  }
   return {};
 }
 
@@ -99,15 +124,22 @@ Result<ArchiveContents> walk_archive(Images& images, util::Reader& in) {
 }
 
 // The blob of an archive member, following (a bounded chain of) symlinks.
-Result<std::pair<oci::Digest, int64_t>> member_blob(const ArchiveContents& c, std::string path) {
+Result<std::pair<oci::Digest, int64_t>> member_blob(const ArchiveContents& c,
+                                                    const std::string& name) {
+  std::string path = name;
   for (int hops = 0; hops < 16; ++hops) {
     path = archive::normalize_path(path);
     if (auto it = c.files.find(path); it != c.files.end()) return it->second;
     auto l = c.links.find(path);
     if (l == c.links.end()) break;
+    if (l->second.empty())
+      return fail(ErrorKind::kCorrupt, "\"" + name + "\" is a link leading out of the archive");
     path = l->second;
   }
-  return fail(ErrorKind::kCorrupt, "the archive has no file \"" + path + "\"");
+  if (path != archive::normalize_path(name))
+    return fail(ErrorKind::kCorrupt,
+                "the archive has no file \"" + path + "\" (the target of \"" + name + "\")");
+  return fail(ErrorKind::kCorrupt, "the archive has no file \"" + name + "\"");
 }
 
 Result<std::string> member_text(Images& images, const ArchiveContents& c, const std::string& path) {
@@ -129,13 +161,74 @@ Result<std::string> layer_media_type(Images& images, const oci::Digest& d) {
   return std::string(oci::media::kOciLayer);
 }
 
-// Checks every layer of a manifest against the config's diff-ids (and records content sizes).
-Status verify_image(Images& images, const oci::Descriptor& manifest_desc) {
-  Image img = TRY(images.load_image(manifest_desc));
-  for (size_t i = 0; i < img.manifest.layers.size(); ++i)
-    TRY_CTX(images.layer_info(img.manifest.layers[i], img.config.diff_ids[i]),
-            "layer " + std::to_string(i + 1));
+// A descriptor's size is the size of the blob it names, or the store would hold an image that
+// fsck and any registry reject.
+Status check_size(Images& images, const oci::Descriptor& d) {
+  struct stat st;
+  std::string path = images.store().blob_path(d.digest);
+  if (::stat(path.c_str(), &st) != 0) return util::sys_fail("blob " + d.digest.str());
+  if (st.st_size != d.size)
+    return fail(ErrorKind::kCorrupt,
+                "blob " + d.digest.str() + " is " + std::to_string(st.st_size) +
+                    " bytes but its descriptor gives size " + std::to_string(d.size));
   return {};
+}
+
+// Checks every blob of a manifest against its descriptor's size and every layer against the
+// config's diff-ids (recording content sizes).
+Status verify_image(Images& images, const oci::Descriptor& manifest_desc) {
+  TRY_CTX(check_size(images, manifest_desc), "manifest");
+  Image img = TRY(images.load_image(manifest_desc));
+  TRY_CTX(check_size(images, img.manifest.config), "config");
+  for (size_t i = 0; i < img.manifest.layers.size(); ++i) {
+    std::string where = "layer " + std::to_string(i + 1);
+    TRY_CTX(check_size(images, img.manifest.layers[i]), where);
+    TRY_CTX(images.layer_info(img.manifest.layers[i], img.config.diff_ids[i]), where);
+  }
+  return {};
+}
+
+// An image verified and ready to be added to index.json.
+struct Verified {
+  oci::Descriptor desc;
+  std::vector<Reference> refs;
+};
+
+// Adds the images only once all of them are verified, so a bad image in an archive leaves the
+// index as it was.
+Result<std::vector<LoadedImage>> add_all(Images& images, const std::vector<Verified>& verified,
+                                         std::vector<LoadedImage> loaded) {
+  for (auto& v : verified) TRY(images.add(v.desc, v.refs));
+  return loaded;
+}
+
+// Docker >= 25 writes archives that are also OCI layouts, with the image's own manifest named in
+// index.json. Using that manifest when it has the same config and layers as a manifest.json entry
+// keeps the image's manifest digest (so `bonsai save` then `bonsai load` changes nothing). An
+// unusable index.json is ignored here: manifest.json is what Docker itself reads.
+std::optional<oci::Descriptor> layout_manifest(Images& images, const ArchiveContents& c,
+                                               const oci::Manifest& built) {
+  if (!c.layout.count("index.json")) return std::nullopt;
+  auto text = member_text(images, c, "index.json");
+  if (!text) return std::nullopt;
+  auto index = oci::parse_index(*text, "index.json");
+  if (!index) return std::nullopt;
+  for (const auto& d : index->manifests) {
+    if (!oci::media::is_manifest(d.media_type) || !images.store().has_blob(d.digest)) continue;
+    auto bytes = images.store().read_blob(d.digest);
+    if (!bytes) continue;
+    auto m = oci::parse_manifest(*bytes, "manifest " + d.digest.str());
+    if (!m || m->config.digest != built.config.digest || m->layers.size() != built.layers.size())
+      continue;
+    bool same = true;
+    for (size_t i = 0; i < m->layers.size(); ++i)
+      same = same && m->layers[i].digest == built.layers[i].digest;
+    if (!same) continue;
+    oci::Descriptor plain = d;
+    plain.annotations.clear();
+    return plain;
+  }
+  return std::nullopt;
 }
 
 // Docker's manifest.json: [{"Config": path, "RepoTags": [...], "Layers": [paths]}].
@@ -144,6 +237,7 @@ Result<std::vector<LoadedImage>> import_docker(Images& images, const ArchiveCont
   auto doc = TRY(oci::parse_strict_json(text, "manifest.json"));
   if (!doc.is_array()) return fail(ErrorKind::kCorrupt, "manifest.json: not an array");
   std::vector<LoadedImage> loaded;
+  std::vector<Verified> verified;
   for (size_t i = 0; i < doc.size(); ++i) {
     const auto& item = doc[i];
     std::string where = "manifest.json: image " + std::to_string(i + 1);
@@ -169,10 +263,19 @@ Result<std::vector<LoadedImage>> import_docker(Images& images, const ArchiveCont
       return fail(ErrorKind::kCorrupt, where + ": " + std::to_string(m.layers.size()) +
                                            " layers but the config lists " +
                                            std::to_string(config.diff_ids.size()) + " diff_ids");
-    std::string mbytes = oci::to_json(m);
-    oci::Digest md = TRY(images.store().put_blob(mbytes));
-    oci::Descriptor desc{
-        std::string(oci::media::kOciManifest), md, static_cast<int64_t>(mbytes.size()), {}, {}, {}};
+    oci::Descriptor desc;
+    if (auto own = layout_manifest(images, c, m)) {
+      desc = *own;
+    } else {
+      std::string mbytes = oci::to_json(m);
+      oci::Digest md = TRY(images.store().put_blob(mbytes));
+      desc = {std::string(oci::media::kOciManifest),
+              md,
+              static_cast<int64_t>(mbytes.size()),
+              {},
+              {},
+              {}};
+    }
     TRY_CTX(verify_image(images, desc), where);
     std::vector<Reference> refs;
     LoadedImage li{config_digest, {}};
@@ -184,10 +287,10 @@ Result<std::vector<LoadedImage>> import_docker(Images& images, const ArchiveCont
         li.tags.push_back(r.str());
       }
     }
-    TRY(images.add(desc, refs));
+    verified.push_back({desc, std::move(refs)});
     loaded.push_back(std::move(li));
   }
-  return loaded;
+  return add_all(images, verified, std::move(loaded));
 }
 
 // The tag an OCI index entry carries, if it names a repository (a bare "latest" does not).
@@ -207,6 +310,7 @@ Result<std::vector<LoadedImage>> import_oci(Images& images, const ArchiveContent
   std::string text = TRY(member_text(images, c, "index.json"));
   oci::Index index = TRY(oci::parse_index(text, "index.json"));
   std::vector<LoadedImage> loaded;
+  std::vector<Verified> verified;
   for (size_t i = 0; i < index.manifests.size(); ++i) {
     const auto& d = index.manifests[i];
     std::string where = "index.json: manifest " + std::to_string(i + 1);
@@ -223,10 +327,10 @@ Result<std::vector<LoadedImage>> import_oci(Images& images, const ArchiveContent
     }
     oci::Descriptor plain = d;
     plain.annotations.clear();
-    TRY(images.add(plain, refs));
+    verified.push_back({std::move(plain), std::move(refs)});
     loaded.push_back(std::move(li));
   }
-  return loaded;
+  return add_all(images, verified, std::move(loaded));
 }
 
 }  // namespace

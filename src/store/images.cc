@@ -142,14 +142,18 @@ Result<Image> Images::resolve(std::string_view name) {
 }
 
 Result<LayerInfo> Images::layer_info(const oci::Descriptor& layer, const oci::Digest& diff_id) {
-  if (auto cached = TRY(meta_->layer_info(diff_id))) return *cached;
+  // Cached only for a blob already read and found to have this diff-id.
+  if (TRY(meta_->verified_diff_id(layer.digest)) == diff_id)
+    if (auto cached = TRY(meta_->layer_info(diff_id))) return *cached;
   sys::UniqueFd fd = TRY(store_->open_blob(layer.digest));
   sys::FdReader in(fd.get(), store_->blob_path(layer.digest));
-  LayerScan scan = TRY_CTX(scan_layer(in), "layer " + layer.digest.str());
+  util::BufferedReader buffered(in);
+  LayerScan scan = TRY_CTX(scan_layer(buffered), "layer " + layer.digest.str());
   if (scan.diff_id != diff_id)
     return fail(ErrorKind::kCorrupt, "layer " + layer.digest.str() + ": uncompressed content is " +
                                          scan.diff_id.str() + ", config says " + diff_id.str());
   TRY(meta_->put_layer_info(diff_id, scan.info));
+  TRY(meta_->put_verified_diff_id(layer.digest, diff_id));
   return scan.info;
 }
 

@@ -1,7 +1,7 @@
 #include "store/layer_scan.h"
 
+#include <cstring>
 #include <map>
-#include <set>
 
 #include "archive/compress.h"
 #include "archive/tar.h"
@@ -10,18 +10,56 @@
 
 namespace bonsai::store {
 
-util::Result<std::unique_ptr<util::Reader>> decompressed(util::Reader& in) {
-  auto r = TRY(archive::AutoDecompressReader::open(in));
-  return std::unique_ptr<util::Reader>(std::move(r));
+namespace {
+
+// Replays a buffered head, then continues with the rest of a stream.
+class PrefixReader final : public util::Reader {
+ public:
+  PrefixReader(std::string head, util::Reader& rest) : head_(std::move(head)), rest_(rest) {}
+  util::Result<size_t> read(std::span<char> buf) override {
+    if (pos_ < head_.size()) {
+      size_t n = std::min(buf.size(), head_.size() - pos_);
+      std::memcpy(buf.data(), head_.data() + pos_, n);
+      pos_ += n;
+      return n;
+    }
+    return rest_.read(buf);
+  }
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+  util::Reader& rest_;
+};
+
+class CountingReader final : public util::Reader {
+ public:
+  explicit CountingReader(util::Reader& in) : in_(in) {}
+  util::Result<size_t> read(std::span<char> buf) override {
+    size_t n = TRY(in_.read(buf));
+    count_ += n;
+    return n;
+  }
+  uint64_t count() const { return count_; }
+
+ private:
+  util::Reader& in_;
+  uint64_t count_ = 0;
+};
+
+util::Status drain(util::Reader& in) {
+  char buf[64 * 1024];
+  for (;;) {
+    size_t n = TRY(in.read(buf));
+    if (n == 0) return {};
+  }
 }
 
-util::Result<LayerScan> scan_layer(util::Reader& blob) {
-  // 1. One pass: decompress -> hash (diff-id) -> tar walk.
-  auto plain = TRY(decompressed(blob));
-  util::HashingReader hashed(*plain);
-  archive::TarReader tar(hashed);
-  // 2. Sizes per path, so a path written twice counts once (its last version), as on disk.
-  std::map<std::string, uint64_t> sizes;
+// Walks a tar stream to its end and reads whatever follows the end-of-archive blocks, since
+// the diff-id covers the whole stream.
+util::Result<LayerInfo> walk_tar(util::Reader& plain) {
+  archive::TarReader tar(plain);
+  std::map<std::string, uint64_t> sizes;  // per path, so a path written twice counts once
   LayerInfo info;
   for (;;) {
     auto entry = TRY(tar.next());
@@ -36,15 +74,52 @@ util::Result<LayerScan> scan_layer(util::Reader& blob) {
     else
       sizes.erase(e.path);
   }
-  // 3. Drain what follows the end-of-archive blocks: the diff-id covers the whole stream.
-  char buf[64 * 1024];
-  for (;;) {
-    size_t n = TRY(hashed.read(buf));
-    if (n == 0) break;
-  }
+  TRY(drain(plain));
   for (auto& [_, s] : sizes) info.content_size += s;
+  return info;
+}
+
+}  // namespace
+
+util::Result<std::unique_ptr<util::Reader>> decompressed(util::Reader& in) {
+  auto r = TRY(archive::AutoDecompressReader::open(in));
+  return std::unique_ptr<util::Reader>(std::move(r));
+}
+
+util::Result<LayerScan> scan_layer(util::Reader& blob) {
+  auto plain = TRY(decompressed(blob));
+  util::HashingReader hashed(*plain);
+  LayerInfo info = TRY(walk_tar(hashed));
   info.tar_size = hashed.count();
   return LayerScan{oci::Digest::sha256_hex(hashed.finish_hex()), info};
+}
+
+util::Result<std::optional<LayerScan>> scan_if_layer(util::Reader& in) {
+  // 1. Peek at the first block: a tar header ("ustar" at offset 257) or a compressed stream.
+  std::string head(512, '\0');
+  size_t n = TRY(util::read_full(in, std::span<char>(head.data(), head.size())));
+  head.resize(n);
+  auto compression = archive::detect_compression(head);
+  bool is_tar = n == 512 && std::memcmp(head.data() + 257, "ustar", 5) == 0;
+  PrefixReader whole(std::move(head), in);
+  std::optional<LayerScan> scan;
+  if (compression == archive::Compression::kNone && !is_tar) {
+    TRY(drain(whole));
+    return scan;
+  }
+  // 2. Read it as a layer. A stream that fails to is still stored; its facts are worked out
+  //    (and any error reported with its place) when an image refers to it as a layer.
+  if (compression == archive::Compression::kNone) {
+    CountingReader counted(whole);
+    if (auto info = walk_tar(counted)) {
+      info->tar_size = counted.count();
+      scan = LayerScan{oci::Digest(), *info};
+    }
+  } else if (auto s = scan_layer(whole)) {
+    scan = *s;
+  }
+  TRY(drain(whole));
+  return scan;
 }
 
 }  // namespace bonsai::store

@@ -20,6 +20,39 @@ namespace {
 
 constexpr char kLayoutFile[] = R"({"imageLayoutVersion":"1.0.0"})";
 constexpr size_t kWriteBuffer = 1 << 20;
+constexpr uint64_t kWritebackChunk = 8 << 20;
+
+// What a store directory may hold before its oci-layout file (written last) exists: the parts
+// an interrupted or concurrent creation of the layout leaves.
+bool is_layout_part(std::string_view name) {
+  for (std::string_view n : {"blobs", "ingest", "locks", "index.json", "bonsai.db", "bonsai.db-wal",
+                             "bonsai.db-shm", "bonsai.db-journal"})
+    if (name == n) return true;
+  return name.starts_with("index.json.tmp.") || name.starts_with("oci-layout.tmp.");
+}
+
+// A store may be created in root only if it is absent, empty or a layout being created, so that a
+// mistyped --root never scatters blobs/ and index.json among someone's files.
+Status check_creatable(const std::string& root) {
+  DIR* d = ::opendir(root.c_str());
+  if (!d) {
+    if (errno == ENOENT) return {};
+    return sys_fail("open store " + root);
+  }
+  std::string stray;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != ".." && !is_layout_part(name)) {
+      stray = name;
+      break;
+    }
+  }
+  ::closedir(d);
+  if (stray.empty()) return {};
+  return fail(ErrorKind::kInvalidArgument,
+              root + ": not an OCI image layout (no oci-layout file, and it holds \"" + stray +
+                  "\"); use an empty or new directory as the store");
+}
 
 std::string random_name() {
   static std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
@@ -49,8 +82,16 @@ Status BlobWriter::write(std::string_view data) {
   }
   sys::FdWriter w(fd_.get(), path_);
   TRY(w.write(buf_));
+  TRY(w.write(data));
+  written_ += buf_.size() + data.size();
   buf_.clear();
-  return w.write(data);
+  // Start writeback of what is written so far, so commit()'s fsync finds little left to do
+  // and the disk works while we read and hash.
+  if (written_ - flushed_ >= kWritebackChunk) {
+    sys::start_writeback(fd_.get(), flushed_, written_ - flushed_);
+    flushed_ = written_;
+  }
+  return {};
 }
 
 Result<std::pair<oci::Digest, int64_t>> BlobWriter::commit(
@@ -90,16 +131,20 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
     if (!j.is_object() || j.value("imageLayoutVersion", "") != "1.0.0")
       return fail(ErrorKind::kCorrupt, layout + ": not an OCI image layout 1.0.0");
   } else {
+    TRY(check_creatable(root));
     TRY(sys::mkdir_p(root, 0700));
-    TRY(sys::mkdir_p(root + "/blobs/sha256"));
-    TRY(sys::mkdir_p(root + "/ingest"));
-    TRY(sys::mkdir_p(root + "/locks"));
+  }
+  for (const char* d : {"/blobs/sha256", "/ingest", "/locks"}) TRY(sys::mkdir_p(root + d));
+  std::unique_ptr<Store> store(new Store(root));
+  if (!sys::exists(layout)) {
+    // Under index.lock, so that a process creating the same store cannot replace an index.json
+    // another has already added images to. oci-layout goes last: it marks a complete layout.
+    FileLock held = TRY(store->lock("index.lock", LOCK_EX));
     if (!sys::exists(root + "/index.json"))
       TRY(sys::write_file_atomic(root + "/index.json", R"({"schemaVersion":2,"manifests":[]})"));
     TRY(sys::write_file_atomic(layout, kLayoutFile));
   }
-  for (const char* d : {"/blobs/sha256", "/ingest", "/locks"}) TRY(sys::mkdir_p(root + d));
-  return std::unique_ptr<Store>(new Store(root));
+  return store;
 }
 
 std::string Store::blob_path(const oci::Digest& d) const {
@@ -123,11 +168,22 @@ Result<sys::UniqueFd> Store::open_blob(const oci::Digest& d) const {
 }
 
 Result<std::unique_ptr<BlobWriter>> Store::begin_blob() {
-  std::string path = root_ + "/ingest/" + random_name();
-  sys::UniqueFd fd = TRY(sys::open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0644));
-  // The flock marks the ingest file as live; clean_stale_ingests() skips locked files.
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return sys_fail("lock " + path);
-  return std::unique_ptr<BlobWriter>(new BlobWriter(root_, path, std::move(fd)));
+  // The flock marks the ingest file as live; clean_stale_ingests() removes unlocked files. A
+  // cleaner can take the lock between our create and our flock and unlink the file: the link
+  // count then says so, and we start again with a new name.
+  for (;;) {
+    std::string path = root_ + "/ingest/" + random_name();
+    sys::UniqueFd fd = TRY(sys::open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0644));
+    int rc;
+    do {
+      rc = ::flock(fd.get(), LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return sys_fail("lock " + path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return sys_fail("stat " + path);
+    if (st.st_nlink > 0)
+      return std::unique_ptr<BlobWriter>(new BlobWriter(root_, path, std::move(fd)));
+  }
 }
 
 Result<oci::Digest> Store::put_blob(std::string_view bytes) {

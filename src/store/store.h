@@ -60,6 +60,7 @@ class BlobWriter final : public util::Writer {
   sys::UniqueFd fd_;
   util::HashingWriter hasher_{nullptr};
   std::string buf_;
+  uint64_t written_ = 0, flushed_ = 0;
   bool done_ = false;
 };
 

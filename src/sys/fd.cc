@@ -63,6 +63,11 @@ Status fsync_fd(int fd, std::string_view name) {
   return {};
 }
 
+void start_writeback(int fd, uint64_t offset, uint64_t length) {
+  (void)::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(length),
+                          SYNC_FILE_RANGE_WRITE);
+}
+
 Status fsync_dir(const std::string& dir) {
   UniqueFd fd = TRY(open_file(dir, O_RDONLY | O_DIRECTORY));
   return fsync_fd(fd.get(), dir);

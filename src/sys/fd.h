@@ -73,6 +73,9 @@ struct InputFile {
 
 Result<std::string> read_file(const std::string& path, size_t max_bytes = 64 << 20);
 Status fsync_fd(int fd, std::string_view name);
+// Starts writing back a range of a file without waiting (sync_file_range), so that a later
+// fsync of a large file has little left to do. Best effort: errors are ignored.
+void start_writeback(int fd, uint64_t offset, uint64_t length);
 Status fsync_dir(const std::string& dir);
 Status mkdir_p(const std::string& path, unsigned mode = 0755);
 Status rename_file(const std::string& from, const std::string& to);

@@ -71,4 +71,18 @@ Result<size_t> LimitedReader::read(std::span<char> buf) {
   return n;
 }
 
+Result<size_t> BufferedReader::read(std::span<char> buf) {
+  if (pos_ == end_) {
+    // A large request bypasses the buffer rather than being copied through it.
+    if (buf.size() >= buf_.size()) return in_.read(buf);
+    end_ = TRY(in_.read(buf_));
+    pos_ = 0;
+    if (end_ == 0) return size_t{0};
+  }
+  size_t n = std::min(buf.size(), end_ - pos_);
+  std::memcpy(buf.data(), buf_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
 }  // namespace bonsai::util

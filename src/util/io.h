@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.h"
 
@@ -79,6 +80,19 @@ class LimitedReader final : public Reader {
  private:
   Reader& in_;
   uint64_t left_;
+};
+
+// Reads another reader in large chunks, so consumers that ask for small pieces (a tar header
+// at a time) do not cost a system call each.
+class BufferedReader final : public Reader {
+ public:
+  explicit BufferedReader(Reader& in, size_t capacity = 1 << 20) : in_(in), buf_(capacity) {}
+  Result<size_t> read(std::span<char> buf) override;
+
+ private:
+  Reader& in_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
 };
 
 }  // namespace bonsai::util
