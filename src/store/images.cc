@@ -274,6 +274,11 @@ Result<FsckReport> Images::fsck() {
   FsckReport report;
   report.stale_ingests_removed = TRY(store_->clean_stale_ingests());
   auto problem = [&](std::string p) { report.problems.push_back(std::move(p)); };
+  // The index is read before the blobs are listed: a concurrent load publishes blobs before the
+  // index names them, so every blob named in this snapshot is in the listing. Holding gc.lock
+  // keeps prune from deleting blobs of images removed from the index meanwhile.
+  FileLock gc = TRY(store_->lock_gc_shared());
+  auto index = store_->read_index();
   // 1. Every blob holds the content its name promises.
   std::string dir = store_->root() + "/blobs/sha256";
   DIR* dp = ::opendir(dir.c_str());
@@ -308,7 +313,6 @@ Result<FsckReport> Images::fsck() {
     ++report.blobs_checked;
   }
   // 2. Every image in the index is complete and consistent.
-  auto index = store_->read_index();
   if (!index) {
     problem(index.error().message());
     return report;

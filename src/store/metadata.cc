@@ -20,7 +20,10 @@ constexpr const char* kSchema =
     "  diff_id TEXT PRIMARY KEY,"
     "  content_size INTEGER NOT NULL,"
     "  tar_size INTEGER NOT NULL,"
-    "  entries INTEGER NOT NULL)";
+    "  entries INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS layer_blobs ("
+    "  blob TEXT PRIMARY KEY,"
+    "  diff_id TEXT NOT NULL)";
 
 }  // namespace
 
@@ -78,6 +81,35 @@ util::Status MetadataDb::put_layer_info(const oci::Digest& diff_id, const LayerI
   sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(info.content_size));
   sqlite3_bind_int64(st.s, 3, static_cast<sqlite3_int64>(info.tar_size));
   sqlite3_bind_int64(st.s, 4, static_cast<sqlite3_int64>(info.entries));
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return {};
+}
+
+util::Result<std::optional<oci::Digest>> MetadataDb::verified_diff_id(
+    const oci::Digest& layer_blob) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT diff_id FROM layer_blobs WHERE blob=?", -1, &st.s, nullptr) !=
+      SQLITE_OK)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.s, 1, layer_blob.str().c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<oci::Digest>();
+  if (rc != SQLITE_ROW) return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0));
+  auto d = oci::Digest::parse(text ? text : "");
+  if (!d) return std::optional<oci::Digest>();  // a damaged row: verify again
+  return std::optional<oci::Digest>(*d);
+}
+
+util::Status MetadataDb::put_verified_diff_id(const oci::Digest& layer_blob,
+                                              const oci::Digest& diff_id) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO layer_blobs VALUES (?,?)", -1, &st.s,
+                         nullptr) != SQLITE_OK)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.s, 1, layer_blob.str().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st.s, 2, diff_id.str().c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(st.s) != SQLITE_DONE)
     return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
   return {};

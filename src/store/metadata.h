@@ -30,6 +30,12 @@ class MetadataDb {
   util::Result<std::optional<LayerInfo>> layer_info(const oci::Digest& diff_id);
   util::Status put_layer_info(const oci::Digest& diff_id, const LayerInfo& info);
 
+  // The diff-id a layer blob was verified to have (by reading it whole), if it was. A diff-id
+  // alone proves nothing about another blob that claims it, so callers trusting layer_info()
+  // for a blob check this first.
+  util::Result<std::optional<oci::Digest>> verified_diff_id(const oci::Digest& layer_blob);
+  util::Status put_verified_diff_id(const oci::Digest& layer_blob, const oci::Digest& diff_id);
+
  private:
   MetadataDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   util::Status exec(const char* sql);
