@@ -8,7 +8,7 @@ pkgs=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libdeflate-dev libisal-dev libzstd-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 gzip pigz zstd isal libdeflate-tools time curl
+  python3 gzip pigz zstd isal libdeflate-tools time curl busybox-static
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,67 @@
+// Shared between linux_sandbox.cc (the parent side) and linux_sandbox_child.cc (the process
+// that becomes the command). Not part of the module's interface.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+
+namespace bonsai::sys::sandbox_internal {
+
+// One mount made inside the sandbox's root after pivot_root.
+struct ChildMount {
+  enum class Kind { kBind, kTmpfs } kind = Kind::kBind;
+  std::string source;  // kBind: host path, opened (open_tree) before pivot_root
+  std::string target;  // absolute, resolved inside the root
+  bool read_only = true;
+  std::string tmpfs_size;  // kTmpfs: "size" option, empty for the default
+  std::string tmpfs_mode;  // kTmpfs: "mode" option, octal
+  int tree_fd = -1;        // filled in by the child: the detached bind mount
+  bool source_is_dir = false;
+};
+
+// Everything the child needs, prepared by the parent: after clone() the child only reads this
+// and makes system calls, it never allocates (see linux_sandbox.h).
+struct ChildPlan {
+  std::vector<std::string> lower_dirs;
+  std::string legacy_lowerdir;  // empty when too long for the legacy mount option
+  std::string legacy_error;     // why it is empty
+  std::string upper_dir, work_dir;
+  std::string rootfs;  // empty host directory the overlay is mounted on (in the child only)
+  std::vector<ChildMount> mounts;
+  std::string hostname;
+  bool new_net = true;
+  std::string cwd;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<std::string> argv_storage, env_storage;
+  std::vector<char*> argv, envp;  // null-terminated views of the storage
+  std::string path_env;           // PATH from the env (or Docker's default)
+
+  int status_fd = -1;  // write end: records for the parent (see below), close-on-exec
+  int life_fd = -1;    // read end of a pipe whose write end only the parent holds
+  int output_fd = -1;  // write end of the output pipe: stdout and stderr
+};
+
+// Records written by the child on status_fd, each ended by '\0':
+//   "S<path>"           created <path> (absolute inside the root) as a mountpoint placeholder
+//   "E<errno>:<message>" setup failed; the child exits right after
+inline constexpr char kRecordStub = 'S';
+inline constexpr char kRecordError = 'E';
+
+// Removes from spec.upper_dir the placeholders the child reported (absolute paths inside the
+// root, in creation order) if they are still empty, then the directories above them that were
+// copied up only to hold them: still empty, not opaque, with the mode and owner of the lower
+// directory they came from. Never follows a symlink in the upper directory.
+util::Status remove_placeholders(const std::vector<std::string>& lower_dirs,
+                                 const std::string& upper_dir,
+                                 const std::vector<std::string>& stubs);
+
+// Runs in the child created by clone(); never returns.
+[[noreturn]] void child_main(ChildPlan& plan);
+
+}  // namespace bonsai::sys::sandbox_internal
