@@ -88,6 +88,14 @@ Status check_whiteout_names(const std::string& path) {
   return {};
 }
 
+constexpr std::string_view kOverlayOpaqueXattr = "trusted.overlay.opaque";
+constexpr std::string_view kOverlayXattrPrefix = "trusted.overlay.";
+
+// An overlayfs whiteout: a character device with device number 0:0.
+bool is_whiteout_node(const FileInfo& info) {
+  return info.type == FileType::kCharDevice && info.rdev_major == 0 && info.rdev_minor == 0;
+}
+
 bool has_dot_dot(std::string_view path) {
   return path == ".." || path.starts_with("../") || path.ends_with("/..") ||
          path.find("/../") != std::string_view::npos;
@@ -146,6 +154,9 @@ Status LayerApplier::apply_entry(const TarEntry& entry, const std::string& path,
     return {};
   }
   TRY(check_whiteout_names(path));
+  if (options_.overlay_whiteouts && is_opaque(path)) return mark_opaque(*opaque_dir(path));
+  if (options_.overlay_whiteouts && is_whiteout(path))
+    return write_whiteout_node(*whiteout_target(path));
   if (is_opaque(path)) return apply_opaque(*opaque_dir(path));
   if (is_whiteout(path)) return apply_whiteout(path);
   if (is_device(entry.type) && options_.skip_devices) {
@@ -153,8 +164,12 @@ Status LayerApplier::apply_entry(const TarEntry& entry, const std::string& path,
     return {};
   }
   TRY(ensure_parents(path));
-  bool merge = TRY(make_room(entry, path));
-  if (!merge) TRY(create(entry, path, body));
+  Room room = TRY(make_room(entry, path));
+  if (room != Room::kMerge) TRY(create(entry, path, body));
+  // In overlay form nothing below is deleted, so a directory that replaces a non-directory of
+  // this layer (which replaced whatever the lower layers had) must hide the lower directory.
+  if (options_.overlay_whiteouts && room == Room::kReplaced && entry.type == EntryType::kDirectory)
+    TRY(set_opaque_xattr(path));
   TRY(apply_metadata(entry, path, entry.type == EntryType::kSymlink));
   record(path);
   return {};
@@ -186,6 +201,49 @@ Status LayerApplier::apply_opaque(const std::string& dir) {
   return {};
 }
 
+// --- Whiteouts in overlayfs form -----------------------------------------------------------
+
+Status LayerApplier::write_whiteout_node(const std::string& target) {
+  ++stats_.whiteouts;
+  if (written_by_layer(target)) {
+    // This layer's own entry stays; as a directory it must still hide the lower one.
+    auto info = TRY(fs_.lstat(target));
+    if (info && info->type == FileType::kDirectory) return set_opaque_xattr(target);
+    return {};
+  }
+  // As in apply_whiteout: under a parent that is not a directory the whiteout names nothing.
+  auto parent = fs_.lstat(parent_of(target));
+  if (!parent && parent.error().sys_errno() == ENOTDIR) return {};
+  if (!parent) return std::unexpected(std::move(parent).error());
+  if (*parent && (*parent)->type != FileType::kDirectory && (*parent)->type != FileType::kSymlink &&
+      !is_whiteout_node(**parent))
+    return {};
+  TRY(ensure_parents(target));
+  // Anything already there is a whiteout of this layer (the tree started empty).
+  if (TRY(fs_.lstat(target))) return {};
+  return fs_.mknod(target, FileType::kCharDevice, 0, 0, 0);
+}
+
+Status LayerApplier::mark_opaque(const std::string& dir) {
+  ++stats_.opaque_dirs;
+  if (dir.empty())
+    return fail(ErrorKind::kUnsupported,
+                "an opaque marker at the layer root has no overlayfs lower-dir form");
+  auto info = fs_.lstat(dir);
+  if (!info && info.error().sys_errno() == ENOTDIR) return {};
+  if (!info) return std::unexpected(std::move(info).error());
+  if (*info && (*info)->type != FileType::kDirectory && !is_whiteout_node(**info)) return {};
+  // A missing directory is created (its entry, if any, merges later); a whiteout node of this
+  // layer becomes an opaque directory in ensure_parents.
+  TRY(ensure_parents(join(dir, std::string(kOpaqueWhiteout))));
+  return set_opaque_xattr(dir);
+}
+
+Status LayerApplier::set_opaque_xattr(const std::string& dir) {
+  // Never best effort: without it the lower directory's entries would show through.
+  return fs_.set_xattr(dir, kOverlayOpaqueXattr, "y");
+}
+
 bool LayerApplier::written_by_layer(const std::string& path) const {
   return written_.contains(path) || ancestors_.contains(path);
 }
@@ -212,6 +270,13 @@ Status LayerApplier::ensure_parents(const std::string& path) {
       TRY(fs_.mkdir(dir, 0755));
       continue;
     }
+    if (options_.overlay_whiteouts && is_whiteout_node(*info)) {
+      // This layer whited out dir and then puts entries in it: an opaque directory.
+      TRY(fs_.remove(dir));
+      TRY(fs_.mkdir(dir, 0755));
+      TRY(set_opaque_xattr(dir));
+      continue;
+    }
     // A symlink is followed (inside the root) on the way to the entry, as Docker does.
     if (info->type != FileType::kDirectory && info->type != FileType::kSymlink)
       return fail(ErrorKind::kCorrupt, "parent " + dir + " is a " +
@@ -221,17 +286,18 @@ Status LayerApplier::ensure_parents(const std::string& path) {
   return {};
 }
 
-Result<bool> LayerApplier::make_room(const TarEntry& entry, const std::string& path) {
+Result<LayerApplier::Room> LayerApplier::make_room(const TarEntry& entry, const std::string& path) {
   if (entry.type == EntryType::kHardLink) {
     std::string target = TRY(clean_layer_path(entry.link_target));
     if (target == path) return fail(ErrorKind::kCorrupt, "hard link to itself");
   }
   auto info = TRY(fs_.lstat(path));
-  if (!info) return false;
-  if (info->type == FileType::kDirectory && entry.type == EntryType::kDirectory) return true;
+  if (!info) return Room::kEmpty;
+  if (info->type == FileType::kDirectory && entry.type == EntryType::kDirectory)
+    return Room::kMerge;
   forget_below(path);
   TRY(fs_.remove_all(path));
-  return false;
+  return Room::kReplaced;
 }
 
 Status LayerApplier::create(const TarEntry& entry, const std::string& path, util::Reader& body) {
@@ -320,6 +386,10 @@ Status LayerApplier::apply_metadata(const TarEntry& entry, const std::string& pa
 
 Status LayerApplier::apply_xattrs(const TarEntry& entry, const std::string& path) {
   for (const auto& [name, value] : entry.xattrs) {
+    if (options_.overlay_whiteouts && name.starts_with(kOverlayXattrPrefix)) {
+      ++stats_.xattrs_skipped;
+      continue;
+    }
     auto set = fs_.set_xattr(path, name, value);
     if (set) continue;
     if (xattr_is_best_effort(name, set.error().sys_errno())) {

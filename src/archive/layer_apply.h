@@ -42,6 +42,16 @@ struct ApplyOptions {
   // Character and block devices are skipped (and counted) instead of created: mknod of a device
   // fails with EPERM inside a user namespace. Fifos are always created.
   bool skip_devices = false;
+  // Writes the layer as an overlayfs lower directory instead of applying it to the tree below:
+  // "<dir>/.wh.<name>" becomes a 0:0 character device <name>, and "<dir>/.wh..wh..opq" sets
+  // trusted.overlay.opaque=y on <dir>, so that a read-only overlay mount of such directories
+  // (top layer first) shows the image. REQUIRES: the tree is empty (one directory per layer);
+  // nothing is deleted. A whiteout and an entry of the same layer at one path keep the entry,
+  // made opaque if it is a directory. The layer's own "trusted.overlay.*" xattrs are dropped
+  // (counted in xattrs_skipped) so a layer cannot steer the overlay. Setting the opaque xattr
+  // needs CAP_SYS_ADMIN and is never best effort; an opaque marker at the layer root cannot be
+  // expressed (overlayfs ignores it on a layer root) and is a kUnsupported error.
+  bool overlay_whiteouts = false;
   // Bomb guards, ErrorKind::kLimit when exceeded: entries in the layer, and bytes of regular
   // file contents written. (Header sizes are bounded by TarLimits; decompression is bounded by
   // the decompressor.)
@@ -90,12 +100,18 @@ class LayerApplier {
   Status apply_entry(const TarEntry& entry, const std::string& path, util::Reader& body);
   Status apply_whiteout(const std::string& entry_path);
   Status apply_opaque(const std::string& dir);
+  // The overlay_whiteouts forms of the two above.
+  Status write_whiteout_node(const std::string& target);
+  Status mark_opaque(const std::string& dir);
+  Status set_opaque_xattr(const std::string& dir);
   // Removes what the lower layers have at path, keeping this layer's own entries below it.
   Status remove_lower(const std::string& path);
   bool written_by_layer(const std::string& path) const;
   Status ensure_parents(const std::string& path);
-  // Removes what is at path unless the entry may merge with it. Returns whether it merges.
-  Result<bool> make_room(const TarEntry& entry, const std::string& path);
+  // What make_room found at an entry's path.
+  enum class Room { kEmpty, kMerge, kReplaced };
+  // Removes what is at path unless the entry may merge with it.
+  Result<Room> make_room(const TarEntry& entry, const std::string& path);
   Status create(const TarEntry& entry, const std::string& path, util::Reader& body);
   Status write_file(const TarEntry& entry, const std::string& path, util::Reader& body);
   Status make_hard_link(const TarEntry& entry, const std::string& path);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <vector>
 
 #include "archive/mem_tree_fs_test_util.h"
@@ -524,6 +525,100 @@ TEST(LayerApply, ApplyLayerReadsATarStream) {
             "etc/os file 0644 0:0 'bonsai' links=2\n"
             "etc/os-release file 0644 0:0 'bonsai' links=2\n");
   EXPECT_EQ(stats->entries, 4u);
+}
+
+// --- overlay_whiteouts ----------------------------------------------------------------------
+
+ApplyOptions overlay_form() {
+  ApplyOptions options;
+  options.overlay_whiteouts = true;
+  return options;
+}
+
+bool is_opaque_dir(MemTreeFs& fs, std::string_view path) {
+  auto n = fs.find(path);
+  if (!n) return false;
+  auto it = n->xattrs.find("trusted.overlay.opaque");
+  return it != n->xattrs.end() && it->second == "y";
+}
+
+TEST(LayerApplyOverlay, WhiteoutBecomesDeviceAndOpaqueMarkerBecomesXattr) {
+  MemTreeFs fs;
+  auto stats = apply_items(fs,
+                           {dir("usr"), file("usr/.wh.gone", ""), dir("usr/lib"),
+                            file("usr/lib/.wh..wh..opq", ""), file("usr/lib/b", "B2")},
+                           overlay_form());
+  ASSERT_TRUE(stats) << stats.error().message();
+  EXPECT_EQ(fs.dump(),
+            "usr dir 0755 0:0\n"
+            "usr/gone chr 0000 0:0 0,0\n"
+            "usr/lib dir 0755 0:0\n"
+            "usr/lib/b file 0644 0:0 'B2'\n");
+  EXPECT_TRUE(is_opaque_dir(fs, "usr/lib"));
+  EXPECT_FALSE(is_opaque_dir(fs, "usr"));
+  EXPECT_EQ(stats->whiteouts, 1u);
+  EXPECT_EQ(stats->opaque_dirs, 1u);
+}
+
+TEST(LayerApplyOverlay, WhiteoutOfSameLayerEntryKeepsItAndHidesLowerDirectory) {
+  for (bool whiteout_first : {true, false}) {
+    MemTreeFs fs;
+    std::vector<Item> items = {file("a", "new"), dir("sub"), file("sub/d", "D"),
+                               file("implied/x", "X")};
+    std::vector<Item> whiteouts = {file(".wh.a", ""), file(".wh.sub", ""), file(".wh.implied", "")};
+    items.insert(whiteout_first ? items.begin() : items.end(), whiteouts.begin(), whiteouts.end());
+    apply_ok(fs, items, overlay_form());
+    std::string order = whiteout_first ? "whiteouts first" : "whiteouts last";
+    EXPECT_EQ(fs.dump(),
+              "a file 0644 0:0 'new'\n"
+              "implied dir 0755 0:0\n"
+              "implied/x file 0644 0:0 'X'\n"
+              "sub dir 0755 0:0\n"
+              "sub/d file 0644 0:0 'D'\n")
+        << order;
+    EXPECT_TRUE(is_opaque_dir(fs, "sub")) << order;
+    EXPECT_TRUE(is_opaque_dir(fs, "implied")) << order;
+  }
+}
+
+TEST(LayerApplyOverlay, DirectoryReplacingThisLayersFileIsOpaque) {
+  MemTreeFs fs;
+  apply_ok(fs, {file("a", "x"), dir("a"), dir("b"), dir("b")}, overlay_form());
+  EXPECT_TRUE(is_opaque_dir(fs, "a"));
+  EXPECT_FALSE(is_opaque_dir(fs, "b"));
+}
+
+TEST(LayerApplyOverlay, WhiteoutUnderNonDirectoryIsHarmless) {
+  MemTreeFs fs;
+  apply_ok(fs, {file("f", "x"), file("f/.wh.y", ""), file("f/.wh..wh..opq", "")}, overlay_form());
+  EXPECT_EQ(fs.dump(), "f file 0644 0:0 'x'\n");
+}
+
+TEST(LayerApplyOverlay, LayerCannotSetOverlayXattrs) {
+  MemTreeFs fs;
+  Item d = dir("d");
+  d.entry.xattrs = {{"trusted.overlay.redirect", "/etc"}, {"user.note", "kept"}};
+  auto stats = apply_items(fs, {d}, overlay_form());
+  ASSERT_TRUE(stats) << stats.error().message();
+  auto n = fs.find("d");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->xattrs, (std::map<std::string, std::string>{{"user.note", "kept"}}));
+  EXPECT_EQ(stats->xattrs_skipped, 1u);
+}
+
+TEST(LayerApplyOverlay, OpaqueMarkerAtRootIsUnsupported) {
+  MemTreeFs fs;
+  auto stats = apply_items(fs, {file(".wh..wh..opq", "")}, overlay_form());
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().kind(), ErrorKind::kUnsupported);
+}
+
+TEST(LayerApplyOverlay, OpaqueXattrFailureIsAnError) {
+  MemTreeFs fs;
+  fs.fault = [](std::string_view op, std::string_view) { return op == "setxattr" ? EPERM : 0; };
+  auto stats = apply_items(fs, {dir("d"), file("d/.wh..wh..opq", "")}, overlay_form());
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().sys_errno(), EPERM);
 }
 
 }  // namespace
