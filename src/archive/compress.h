@@ -66,7 +66,6 @@ class AutoDecompressReader final : public util::Reader {
   Compression compression() const { return compression_; }
 
  private:
-  class Replay;
   AutoDecompressReader() = default;
   Compression compression_ = Compression::kNone;
   std::unique_ptr<util::Reader> replay_;  // the peeked bytes, then the rest of `in`

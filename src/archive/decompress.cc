@@ -274,26 +274,6 @@ std::unique_ptr<util::Reader> decompressing_reader(Compression c, util::Reader& 
   return std::make_unique<PlainReader>(in, limits);
 }
 
-// Replays the bytes peeked for detection, then reads the rest of the stream.
-class AutoDecompressReader::Replay final : public util::Reader {
- public:
-  Replay(std::string head, util::Reader& in) : head_(std::move(head)), in_(in) {}
-  Result<size_t> read(std::span<char> buf) override {
-    if (pos_ < head_.size()) {
-      size_t n = std::min(buf.size(), head_.size() - pos_);
-      std::memcpy(buf.data(), head_.data() + pos_, n);
-      pos_ += n;
-      return n;
-    }
-    return in_.read(buf);
-  }
-
- private:
-  std::string head_;
-  size_t pos_ = 0;
-  util::Reader& in_;
-};
-
 Result<std::unique_ptr<AutoDecompressReader>> AutoDecompressReader::open(util::Reader& in,
                                                                          DecompressLimits limits) {
   std::string head(8, '\0');
@@ -303,7 +283,7 @@ Result<std::unique_ptr<AutoDecompressReader>> AutoDecompressReader::open(util::R
                 std::string(name) + " compressed layers are not supported");
   std::unique_ptr<AutoDecompressReader> r(new AutoDecompressReader());
   r->compression_ = detect_compression(head);
-  r->replay_ = std::make_unique<Replay>(std::move(head), in);
+  r->replay_ = std::make_unique<util::PrefixReader>(std::move(head), in);
   r->inner_ = decompressing_reader(r->compression_, *r->replay_, limits);
   return r;
 }

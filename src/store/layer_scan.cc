@@ -12,41 +12,6 @@ namespace bonsai::store {
 
 namespace {
 
-// Replays a buffered head, then continues with the rest of a stream.
-class PrefixReader final : public util::Reader {
- public:
-  PrefixReader(std::string head, util::Reader& rest) : head_(std::move(head)), rest_(rest) {}
-  util::Result<size_t> read(std::span<char> buf) override {
-    if (pos_ < head_.size()) {
-      size_t n = std::min(buf.size(), head_.size() - pos_);
-      std::memcpy(buf.data(), head_.data() + pos_, n);
-      pos_ += n;
-      return n;
-    }
-    return rest_.read(buf);
-  }
-
- private:
-  std::string head_;
-  size_t pos_ = 0;
-  util::Reader& rest_;
-};
-
-class CountingReader final : public util::Reader {
- public:
-  explicit CountingReader(util::Reader& in) : in_(in) {}
-  util::Result<size_t> read(std::span<char> buf) override {
-    size_t n = TRY(in_.read(buf));
-    count_ += n;
-    return n;
-  }
-  uint64_t count() const { return count_; }
-
- private:
-  util::Reader& in_;
-  uint64_t count_ = 0;
-};
-
 util::Status drain(util::Reader& in) {
   char buf[64 * 1024];
   for (;;) {
@@ -101,7 +66,7 @@ util::Result<std::optional<LayerScan>> scan_if_layer(util::Reader& in) {
   head.resize(n);
   auto compression = archive::detect_compression(head);
   bool is_tar = n == 512 && std::memcmp(head.data() + 257, "ustar", 5) == 0;
-  PrefixReader whole(std::move(head), in);
+  util::PrefixReader whole(std::move(head), in);
   std::optional<LayerScan> scan;
   if (compression == archive::Compression::kNone && !is_tar) {
     TRY(drain(whole));
@@ -110,7 +75,7 @@ util::Result<std::optional<LayerScan>> scan_if_layer(util::Reader& in) {
   // 2. Read it as a layer. A stream that fails to is still stored; its facts are worked out
   //    (and any error reported with its place) when an image refers to it as a layer.
   if (compression == archive::Compression::kNone) {
-    CountingReader counted(whole);
+    util::CountingReader counted(whole);
     if (auto info = walk_tar(counted)) {
       info->tar_size = counted.count();
       scan = LayerScan{oci::Digest(), *info};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sys/fd.h"
+#include "sys/root_fs.h"
 
 namespace bonsai::sys {
 
@@ -30,41 +31,11 @@ struct Found {
 };
 
 FileInfo info_of(const struct stat& st, const DiffOptions& options) {
-  FileInfo info;
-  switch (st.st_mode & S_IFMT) {
-    case S_IFDIR:
-      info.type = FileType::kDirectory;
-      break;
-    case S_IFLNK:
-      info.type = FileType::kSymlink;
-      break;
-    case S_IFCHR:
-      info.type = FileType::kCharDevice;
-      break;
-    case S_IFBLK:
-      info.type = FileType::kBlockDevice;
-      break;
-    case S_IFIFO:
-      info.type = FileType::kFifo;
-      break;
-    default:
-      info.type = FileType::kRegular;
-  }
-  info.mode = st.st_mode & 07777;
-  info.uid = st.st_uid;
-  info.gid = st.st_gid;
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_sec = st.st_mtim.tv_sec;
-  info.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  FileInfo info = file_info_of(st);
   if (options.clamp_mtime && info.mtime_sec >= *options.clamp_mtime) {
     info.mtime_sec = *options.clamp_mtime;
     info.mtime_nsec = 0;
   }
-  info.nlink = st.st_nlink;
-  info.dev = st.st_dev;
-  info.ino = st.st_ino;
-  info.rdev_major = major(st.st_rdev);
-  info.rdev_minor = minor(st.st_rdev);
   return info;
 }
 

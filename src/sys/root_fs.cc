@@ -26,42 +26,6 @@ namespace {
 // under RESOLVE_IN_ROOT; the kernel asks callers to retry.
 constexpr int kOpenat2Retries = 32;
 
-FileType file_type_of(mode_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFDIR:
-      return FileType::kDirectory;
-    case S_IFLNK:
-      return FileType::kSymlink;
-    case S_IFCHR:
-      return FileType::kCharDevice;
-    case S_IFBLK:
-      return FileType::kBlockDevice;
-    case S_IFIFO:
-      return FileType::kFifo;
-    case S_IFSOCK:
-      return FileType::kSocket;
-    default:
-      return FileType::kRegular;
-  }
-}
-
-FileInfo file_info_of(const struct stat& st) {
-  FileInfo info;
-  info.type = file_type_of(st.st_mode);
-  info.mode = st.st_mode & 07777;
-  info.uid = st.st_uid;
-  info.gid = st.st_gid;
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_sec = st.st_mtim.tv_sec;
-  info.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
-  info.nlink = st.st_nlink;
-  info.dev = st.st_dev;
-  info.ino = st.st_ino;
-  info.rdev_major = major(st.st_rdev);
-  info.rdev_minor = minor(st.st_rdev);
-  return info;
-}
-
 // A regular file opened for reading, owning its descriptor.
 class FileReader final : public util::Reader {
  public:
@@ -99,6 +63,42 @@ Status check_clean(std::string_view path, std::string_view op) {
 }
 
 }  // namespace
+
+FileType file_type_of(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return FileType::kDirectory;
+    case S_IFLNK:
+      return FileType::kSymlink;
+    case S_IFCHR:
+      return FileType::kCharDevice;
+    case S_IFBLK:
+      return FileType::kBlockDevice;
+    case S_IFIFO:
+      return FileType::kFifo;
+    case S_IFSOCK:
+      return FileType::kSocket;
+    default:
+      return FileType::kRegular;
+  }
+}
+
+FileInfo file_info_of(const struct stat& st) {
+  FileInfo info;
+  info.type = file_type_of(st.st_mode);
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.mtime_sec = st.st_mtim.tv_sec;
+  info.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  info.nlink = st.st_nlink;
+  info.dev = st.st_dev;
+  info.ino = st.st_ino;
+  info.rdev_major = major(st.st_rdev);
+  info.rdev_minor = minor(st.st_rdev);
+  return info;
+}
 
 Result<std::unique_ptr<RootFs>> RootFs::open(const std::string& dir) {
   UniqueFd fd = TRY(open_file(dir, O_PATH | O_DIRECTORY));

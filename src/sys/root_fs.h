@@ -21,7 +21,13 @@
 #include "sys/fd.h"
 #include "util/fs.h"
 
+struct stat;
+
 namespace bonsai::sys {
+
+// The file type and FileInfo of an lstat(2) result.
+util::FileType file_type_of(unsigned mode);
+util::FileInfo file_info_of(const struct stat& st);
 
 class RootFs final : public util::TreeFs {
  public:

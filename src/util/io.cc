@@ -63,6 +63,22 @@ Status CountingWriter::write(std::string_view data) {
   return out_ ? out_->write(data) : Status{};
 }
 
+Result<size_t> CountingReader::read(std::span<char> buf) {
+  size_t n = TRY(in_.read(buf));
+  count_ += n;
+  return n;
+}
+
+Result<size_t> PrefixReader::read(std::span<char> buf) {
+  if (pos_ < head_.size()) {
+    size_t n = std::min(buf.size(), head_.size() - pos_);
+    std::memcpy(buf.data(), head_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  return rest_.read(buf);
+}
+
 Result<size_t> LimitedReader::read(std::span<char> buf) {
   if (left_ == 0) return size_t{0};
   if (buf.size() > left_) buf = buf.first(static_cast<size_t>(left_));

@@ -70,6 +70,31 @@ class CountingWriter final : public Writer {
   uint64_t count_ = 0;
 };
 
+// Counts bytes read through it.
+class CountingReader final : public Reader {
+ public:
+  explicit CountingReader(Reader& in) : in_(in) {}
+  Result<size_t> read(std::span<char> buf) override;
+  uint64_t count() const { return count_; }
+
+ private:
+  Reader& in_;
+  uint64_t count_ = 0;
+};
+
+// Replays bytes already taken from a stream (peeked at to detect its format), then continues
+// with the rest of it.
+class PrefixReader final : public Reader {
+ public:
+  PrefixReader(std::string head, Reader& rest) : head_(std::move(head)), rest_(rest) {}
+  Result<size_t> read(std::span<char> buf) override;
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+  Reader& rest_;
+};
+
 // Reads at most `limit` bytes of another reader (a tar entry body, a blob of known size).
 class LimitedReader final : public Reader {
  public:
