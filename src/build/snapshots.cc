@@ -50,6 +50,33 @@ std::string Snapshots::path_of(const oci::Digest& diff_id) const {
   return dir_ + "/" + std::string(diff_id.hex());
 }
 
+Result<std::string> Snapshots::make_temp() {
+  TRY(sys::mkdir_p(dir_, 0700));
+  std::string tmp = dir_ + "/tmp-XXXXXX";
+  if (!::mkdtemp(tmp.data())) return util::sys_fail("mkdtemp " + tmp);
+  return tmp;
+}
+
+Result<std::string> Snapshots::empty_dir() {
+  std::string dir = dir_ + "/empty";
+  if (is_directory(dir)) return dir;
+  TRY(sys::mkdir_p(dir, 0755));
+  return dir;
+}
+
+Status Snapshots::adopt(const oci::Digest& diff_id, const std::string& dir) {
+  std::string final_dir = path_of(diff_id);
+  if (!is_directory(final_dir)) {
+    TRY(sync_tree(dir));
+    if (::rename(dir.c_str(), final_dir.c_str()) == 0) return {};
+    int err = errno;
+    if (!((err == EEXIST || err == ENOTEMPTY) && is_directory(final_dir)))
+      return util::sys_fail("rename " + dir + " to " + final_dir, err);
+  }
+  remove_tree(dir);
+  return {};
+}
+
 Result<std::vector<std::string>> Snapshots::lower_dirs(store::Images& images,
                                                        const store::Image& image) {
   const auto& layers = image.manifest.layers;
@@ -70,9 +97,7 @@ Result<std::string> Snapshots::ensure(store::Images& images, const oci::Descript
   if (is_directory(final_dir)) return final_dir;
 
   // 1. Unpack into a private directory.
-  TRY(sys::mkdir_p(dir_, 0700));
-  std::string tmp = dir_ + "/tmp-XXXXXX";
-  if (!::mkdtemp(tmp.data())) return util::sys_fail("mkdtemp " + tmp);
+  std::string tmp = TRY(make_temp());
   Status unpacked = unpack(images, layer, diff_id, tmp);
   if (unpacked) unpacked = sync_tree(tmp);
   if (!unpacked) {

@@ -43,6 +43,17 @@ class Snapshots {
   // Where the snapshot of diff_id lives (whether or not it exists yet).
   std::string path_of(const oci::Digest& diff_id) const;
 
+  // A new private directory under the snapshots directory (same filesystem, so a finished
+  // overlay upper dir can be adopted by rename): "tmp-<random>".
+  util::Result<std::string> make_temp();
+  // An empty directory, the lower dir of an overlay over no layer (FROM scratch).
+  util::Result<std::string> empty_dir();
+  // Publishes dir, an overlay upper dir whose layer was committed with this diff-id, as that
+  // layer's snapshot, so the next step need not unpack it. If the snapshot exists already, dir
+  // is removed instead. dir must have been written in overlay upper form with nothing left out
+  // of the layer.
+  util::Status adopt(const oci::Digest& diff_id, const std::string& dir);
+
  private:
   // Unpacks the layer into the empty directory dir and checks its diff-id.
   util::Status unpack(store::Images& images, const oci::Descriptor& layer,

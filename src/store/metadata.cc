@@ -7,13 +7,13 @@ namespace bonsai::store {
 using util::ErrorKind;
 using util::fail;
 
-namespace {
-
 // A prepared statement finalised on scope exit.
-struct Stmt {
+struct MetadataDb::Stmt {
   sqlite3_stmt* s = nullptr;
   ~Stmt() { sqlite3_finalize(s); }
 };
+
+namespace {
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS layers ("
@@ -23,7 +23,14 @@ constexpr const char* kSchema =
     "  entries INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS layer_blobs ("
     "  blob TEXT PRIMARY KEY,"
-    "  diff_id TEXT NOT NULL)";
+    "  diff_id TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS build_steps ("
+    "  key TEXT PRIMARY KEY,"
+    "  record TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS file_digests ("
+    "  path TEXT PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL)";
 
 }  // namespace
 
@@ -113,6 +120,55 @@ util::Status MetadataDb::put_verified_diff_id(const oci::Digest& layer_blob,
   if (sqlite3_step(st.s) != SQLITE_DONE)
     return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
   return {};
+}
+
+util::Status MetadataDb::prepare_text(Stmt& st, const char* sql,
+                                      std::initializer_list<std::string_view> args) {
+  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  int i = 1;
+  for (std::string_view a : args)
+    sqlite3_bind_text(st.s, i++, a.data(), static_cast<int>(a.size()), SQLITE_TRANSIENT);
+  return {};
+}
+
+util::Result<std::optional<std::string>> MetadataDb::query_text(
+    const char* sql, std::initializer_list<std::string_view> args) {
+  Stmt st;
+  TRY(prepare_text(st, sql, args));
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0));
+  return std::optional<std::string>(text ? text : "");
+}
+
+util::Status MetadataDb::run_text(const char* sql, std::initializer_list<std::string_view> args) {
+  Stmt st;
+  TRY(prepare_text(st, sql, args));
+  if (sqlite3_step(st.s) != SQLITE_DONE)
+    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  return {};
+}
+
+util::Result<std::optional<std::string>> MetadataDb::build_step(std::string_view key) {
+  return query_text("SELECT record FROM build_steps WHERE key=?", {key});
+}
+
+util::Status MetadataDb::put_build_step(std::string_view key, std::string_view record) {
+  return run_text("INSERT OR REPLACE INTO build_steps VALUES (?,?)", {key, record});
+}
+
+util::Result<std::optional<std::string>> MetadataDb::file_digest(std::string_view path,
+                                                                 std::string_view fingerprint) {
+  return query_text("SELECT sha256 FROM file_digests WHERE path=? AND fingerprint=?",
+                    {path, fingerprint});
+}
+
+util::Status MetadataDb::put_file_digest(std::string_view path, std::string_view fingerprint,
+                                         std::string_view sha256_hex) {
+  return run_text("INSERT OR REPLACE INTO file_digests VALUES (?,?,?)",
+                  {path, fingerprint, sha256_hex});
 }
 
 }  // namespace bonsai::store

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "oci/digest.h"
 #include "util/error.h"
@@ -36,9 +38,30 @@ class MetadataDb {
   util::Result<std::optional<oci::Digest>> verified_diff_id(const oci::Digest& layer_blob);
   util::Status put_verified_diff_id(const oci::Digest& layer_blob, const oci::Digest& diff_id);
 
+  // The build cache: what the build step with this cache key produced (a JSON record owned by
+  // build/cache.h). Keys are sha256 hex strings.
+  util::Result<std::optional<std::string>> build_step(std::string_view key);
+  util::Status put_build_step(std::string_view key, std::string_view record);
+
+  // Content digests of build-context files: the sha256 hex of the file at path when its stat
+  // fingerprint (size, mtime, inode, ...) was exactly this.
+  util::Result<std::optional<std::string>> file_digest(std::string_view path,
+                                                       std::string_view fingerprint);
+  util::Status put_file_digest(std::string_view path, std::string_view fingerprint,
+                               std::string_view sha256_hex);
+
  private:
   MetadataDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   util::Status exec(const char* sql);
+  struct Stmt;
+  // Prepares sql and binds text parameters to it.
+  util::Status prepare_text(Stmt& st, const char* sql,
+                            std::initializer_list<std::string_view> args);
+  // Runs a SELECT with text parameters; the first column of the first row, if any.
+  util::Result<std::optional<std::string>> query_text(const char* sql,
+                                                      std::initializer_list<std::string_view> args);
+  // Runs a statement with text parameters that returns no rows.
+  util::Status run_text(const char* sql, std::initializer_list<std::string_view> args);
   sqlite3* db_;
   std::string path_;
 };

@@ -1,0 +1,72 @@
+// Internal to the build module: the state of an image while its stage runs, and the steps that
+// change it. builder.cc drives stages; config_steps.cc changes the config; stage_runner.cc runs
+// the filesystem steps.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "build/builder.h"
+#include "build/copy.h"
+#include "build/snapshots.h"
+#include "dockerfile/stages.h"
+#include "store/images.h"
+
+namespace bonsai::build {
+
+// An image as it stands after some step: config (with diff_ids and history), its layers, and
+// the cache key that names exactly this state.
+struct ImageState {
+  oci::ImageConfig config;
+  std::vector<oci::Descriptor> layers;  // parallel to config.diff_ids
+  std::string key;                      // sha256 hex
+  bool cmd_set = false;                 // this stage gave a CMD (a later ENTRYPOINT keeps it)
+  std::string created;                  // newest history time, becomes config.created
+};
+
+// The config of FROM scratch as BuildKit makes it (a PATH, linux/amd64).
+ImageState scratch_state();
+
+// The Env of a config as an ordered map; and back.
+dockerfile::Env config_env(const oci::ImageConfig& config);
+void set_config_env(oci::ImageConfig& config, const dockerfile::Env& env);
+
+// Applies an instruction that only changes the config (ENV, LABEL, EXPOSE, VOLUME, USER, CMD,
+// ENTRYPOINT, SHELL, HEALTHCHECK, STOPSIGNAL, ONBUILD, MAINTAINER, ARG). Returns the history
+// text ("" for ARG, which BuildKit does not record), or nullopt when ins is not one of these.
+std::optional<std::string> apply_config_step(const dockerfile::Instruction& ins, ImageState& state);
+
+// An image path for a COPY destination or WORKDIR: relative paths start at workdir, the result
+// is clean and absolute, and keeps a trailing '/' when path has one (or is "." or ends "/.").
+std::string in_workdir(const std::string& workdir, const std::string& path);
+// The TreeFs path of an absolute image path ("/app/" -> "app", "/" -> "").
+std::string tree_path(const std::string& abs);
+
+// A cache key from its parts: sha256 over length-prefixed strings.
+std::string cache_key(std::initializer_list<std::string_view> parts);
+
+// RFC 3339 with nanoseconds, UTC ("2026-11-27T20:15:03.123456789Z").
+std::string format_time(int64_t sec, long nsec);
+std::string now_rfc3339(const BuildRequest& request);
+
+// What every stage thread shares.
+struct BuildShared {
+  std::string root;
+  const BuildRequest* request = nullptr;
+  util::Sandbox* sandbox = nullptr;
+  Progress* progress = nullptr;
+  const dockerfile::BuildPlan* plan = nullptr;
+  std::optional<dockerfile::IgnoreMatcher> ignore;  // .dockerignore of the context
+  std::stop_source stop;
+  // The final state of an earlier stage, waiting for it to finish. Fails when it failed.
+  std::function<util::Result<ImageState>(int stage_index)> stage_result;
+};
+
+// Runs one stage from its FROM to its last instruction.
+util::Result<ImageState> run_stage(BuildShared& shared, const dockerfile::Stage& stage);
+
+}  // namespace bonsai::build

@@ -1,0 +1,38 @@
+// Overlays mounted nowhere: the build's view of an image's file tree for COPY, WORKDIR and user
+// lookups, without touching the host's mount table.
+//
+// fsopen("overlay") + fsmount() gives a detached mount: a file descriptor for the overlay's
+// root that belongs to no mount namespace and disappears when the last descriptor closes, so a
+// crashed build leaves nothing mounted. Work on it through sys::RootFs opened at
+// DetachedMount::path() ("/proc/self/fd/N"), which keeps every path inside the overlay.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sys/fd.h"
+#include "util/error.h"
+
+namespace bonsai::sys {
+
+class DetachedMount {
+ public:
+  DetachedMount() = default;
+  explicit DetachedMount(UniqueFd fd) : fd_(std::move(fd)) {}
+  int fd() const { return fd_.get(); }
+  // A path that names the mount's root for as long as this object lives.
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_.get()); }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Mounts an overlay of lower_dirs (top-most first). With upper_dir and work_dir set the overlay
+// is writable and every change lands in upper_dir (overlayfs' upper-dir form: whiteouts,
+// opaque directories); with both empty it is read-only. Errors carry the kernel's own reason
+// from the filesystem context log. REQUIRES: CAP_SYS_ADMIN; kernel 5.2 or later.
+util::Result<DetachedMount> mount_overlay(const std::vector<std::string>& lower_dirs,
+                                          const std::string& upper_dir = "",
+                                          const std::string& work_dir = "");
+
+}  // namespace bonsai::sys
