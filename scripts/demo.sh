@@ -2,10 +2,11 @@
 # bonsai's main job, from a fresh Debian 12 machine (as root): install what is missing, build
 # bonsai, then show the content store at work.
 #
-# Until `bonsai build` and the Debian base assembler land (issues 4 and 5), the demo loads the
-# article's base images — built offline from Debian packages by ../shared/bench/make-bases.sh and
-# saved with `docker save` — into bonsai's store and prints `bonsai images`, whose SIZE column
-# matches `docker images` for the same images.
+# The article's story: the base images (built offline from Debian packages by
+# ../shared/bench/make-bases.sh until bonsai assembles its own, issue 5) are loaded into bonsai's
+# store, the example apps in examples/ are built with `bonsai build` — Go as one `FROM golang`
+# stage, multi-stage onto debian and onto distroless, Node `FROM node` — each image is run once
+# to prove it serves on 8080, and the sizes are printed largest first beside the article's.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DIR:-$top/../shared}
@@ -26,4 +27,46 @@ for base in debian golang node distroless-static; do
   "$bonsai" load -i "$bench/bases/$base.tar"
 done
 "$bonsai" fsck
-"$bonsai" images
+
+# 4. Build the article's examples with bonsai (no daemon).
+ex="$top/examples"
+"$bonsai" build -q -f "$ex/go-hello/Dockerfile.golang" -t go-hello:golang "$ex/go-hello"
+"$bonsai" build -q -f "$ex/go-hello/Dockerfile.multistage" -t go-hello:multistage "$ex/go-hello"
+"$bonsai" build -q -f "$ex/go-hello/Dockerfile.distroless" -t go-hello:distroless "$ex/go-hello"
+"$bonsai" build -q -t node-hello:node "$ex/node-hello"
+
+# 5. Run each once (through Docker, on the host's loopback) and check it answers on 8080.
+for image in go-hello:golang go-hello:multistage go-hello:distroless node-hello:node; do
+  "$bonsai" save "$image" | docker load -q >/dev/null
+  docker rm -f bonsai-demo >/dev/null 2>&1 || true
+  docker run -d --name bonsai-demo --network host "$image" >/dev/null
+  reply=""
+  for _ in $(seq 50); do
+    reply=$(curl -fsS http://127.0.0.1:8080/ 2>/dev/null) && break
+    sleep 0.2
+  done
+  docker rm -f bonsai-demo >/dev/null
+  [ -n "$reply" ] || { echo "demo: $image did not answer on 8080" >&2; exit 1; }
+  printf '%-22s answered: %s\n' "$image" "$reply"
+done
+
+# 6. The sizes, largest first, beside the article's figures.
+echo
+"$bonsai" images --format json |
+  python3 -c '
+import json, sys
+article = {"go-hello:golang": "999MB", "go-hello:multistage": "12.6MB (alpine)",
+           "go-hello:distroless": "8.86MB", "node-hello:node": "991MB"}
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+rows = [r for r in rows if r["Repository"] + ":" + r["Tag"] in article]
+units = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+def size(text):
+    num = text.rstrip("kMGTB")
+    return float(num) * units[text[len(num):]]
+rows.sort(key=lambda r: -size(r["Size"]))
+print("%-14s %-12s %-14s %-10s %s" % ("REPOSITORY", "TAG", "IMAGE ID", "SIZE", "ARTICLE"))
+for r in rows:
+    name = r["Repository"] + ":" + r["Tag"]
+    print("%-14s %-12s %-14s %-10s %s" % (r["Repository"], r["Tag"], r["ID"], r["Size"], article[name]))
+'
+

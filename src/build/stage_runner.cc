@@ -127,6 +127,8 @@ class StageRunner {
   Result<ImageState> run() {
     total_ = static_cast<int>(stage_.instructions.size()) + 1;
     TRY(from());
+    for (const Instruction& ins : TRY(onbuild_triggers()))
+      TRY_CTX(step(ins, 1), "ONBUILD " + ins.original);
     int number = 2;
     for (const Instruction& ins : stage_.instructions) {
       if (sh_.stop.stop_requested())
@@ -182,10 +184,28 @@ class StageRunner {
     for (const auto& l : image->manifest.layers) state_.layers.push_back(as_oci_layer(l));
     state_.key = cache_key({"image", image->id.str()});
     state_.created = image->config.created;
-    if (state_.config.config.contains("OnBuild") && !state_.config.config["OnBuild"].empty())
-      return fail(ErrorKind::kUnsupported,
-                  "image " + stage_.base + " has ONBUILD triggers, which bonsai does not run yet");
     return {};
+  }
+
+  // The base image's ONBUILD triggers, planned as if they were written right after FROM (so
+  // they expand with the base's ENV and the build args); the new image does not inherit them.
+  Result<std::vector<Instruction>> onbuild_triggers() {
+    oci::Json& cfg = state_.config.config;
+    if (!cfg.contains("OnBuild") || !cfg["OnBuild"].is_array() || cfg["OnBuild"].empty())
+      return std::vector<Instruction>();
+    std::string text = "FROM " + stage_.base + "\n";
+    for (const auto& t : cfg["OnBuild"])
+      if (t.is_string()) text += t.get<std::string>() + "\n";
+    cfg.erase("OnBuild");
+    std::string what = "ONBUILD triggers of " + stage_.base;
+    auto program = TRY_CTX(dockerfile::load_dockerfile(text, what), what);
+    dockerfile::BuildOptions options;
+    options.build_args = req_.build_args;
+    options.image_env = [&](const std::string&, const std::string&) {
+      return config_env(state_.config);
+    };
+    auto plan = TRY_CTX(dockerfile::plan_build(program, options), what);
+    return plan.stages.at(0).instructions;
   }
 
   Status step(const Instruction& ins, int number) {
@@ -686,8 +706,11 @@ class StageRunner {
   // A heredoc source: a new file with BuildKit's default mode 0644.
   static Status write_inline(util::TreeFs& dst, const CopyRequest& req,
                              const dockerfile::InlineSource& inl) {
-    std::string dir = req.dest.back() == '/' ? req.dest : req.dest + "/";
-    std::string path = tree_path(dir + inl.path);
+    // Like a file source: into the destination when it is a directory, else onto it.
+    std::string path = tree_path(req.dest);
+    auto at = TRY(dst.lstat(path));
+    if (req.dest.back() == '/' || (at && at->type == util::FileType::kDirectory))
+      path = tree_path(req.dest + "/" + inl.path);
     std::string parent =
         path.rfind('/') == std::string::npos ? "" : path.substr(0, path.rfind('/'));
     if (!parent.empty()) TRY(mkdir_all(dst, parent, req.uid.value_or(0), req.gid.value_or(0)));
