@@ -117,16 +117,18 @@ namespace {
 // Appends the entries below the directory `dir` (whose entry is already in out).
 util::Status walk_dir(util::TreeFs& src, const std::string& dir, const std::string& rel,
                       const SourceFilter& filter, std::vector<SourceEntry>& out) {
-  for (const std::string& name : TRY(src.list(dir))) {
+  for (util::TreeFs::DirEntry& entry : TRY(src.list_info(dir))) {
+    const std::string& name = entry.name;
     std::string path = join_path(dir, name);
-    std::optional<FileInfo> info = TRY(src.lstat(path));
-    if (!info) continue;  // removed while we walked
+    std::optional<FileInfo> info = entry.info;
     bool excluded = filter.excluded(path);
     if (excluded && (info->type != FileType::kDirectory || !filter.has_exceptions())) continue;
     size_t mark = out.size();
     out.push_back({path, join_path(rel, name), *info});
     if (info->type != FileType::kDirectory) continue;
-    TRY(walk_dir(src, path, out.back().rel, filter, out));
+    // A copy: out grows (and may move) while the subdirectory is walked.
+    std::string sub_rel = out.back().rel;
+    TRY(walk_dir(src, path, sub_rel, filter, out));
     // An excluded directory walked only for its exceptions is kept only if they kept something.
     if (excluded && out.size() == mark + 1) out.pop_back();
   }

@@ -94,6 +94,20 @@ TEST_F(CopyFiles, FileToFilePath) {
   EXPECT_EQ(dst_.dump(), "b.txt file 0640 0:0 'A'\n");
 }
 
+// Regression: the walk kept a reference into its output vector across the recursive call, which
+// dangled once the vector grew past its capacity (a context of a few thousand files crashed).
+TEST_F(CopyFiles, ManyFilesInNestedDirectories) {
+  for (int d = 0; d < 30; ++d) {
+    put_dir(src_, "ctx/d" + std::to_string(d));
+    for (int f = 0; f < 70; ++f)
+      put_file(src_, "ctx/d" + std::to_string(d) + "/f" + std::to_string(f), "x");
+  }
+  ASSERT_OK(copy(request({"ctx"}, "/app/")));
+  EXPECT_EQ(line("app/d29/f69"), "app/d29/f69 file 0644 0:0 'x'");
+  auto hash = hash_copy_sources(src_, request({"ctx"}, "/app/"));
+  ASSERT_TRUE(hash) << hash.error().message();
+}
+
 TEST_F(CopyFiles, FileIntoExistingDirectory) {
   put_file(src_, "a.txt", "A");
   put_dir(dst_, "app", 0700);

@@ -95,7 +95,15 @@ class DbHashCache final : public ContentHashCache {
   }
   void put(const std::string& path, const util::FileInfo& info,
            const std::string& sha256_hex) override {
-    (void)db_.put_file_digest(base_ + "/" + path, fingerprint(info), sha256_hex);
+    pending_.push_back({base_ + "/" + path, fingerprint(info), sha256_hex});
+  }
+  // Writes the digests learnt in one transaction. Losing them costs only time.
+  ~DbHashCache() {
+    if (pending_.empty()) return;
+    (void)db_.in_transaction([&]() -> Status {
+      for (const auto& p : pending_) TRY(db_.put_file_digest(p.path, p.fingerprint, p.digest));
+      return {};
+    });
   }
 
  private:
@@ -104,8 +112,12 @@ class DbHashCache final : public ContentHashCache {
            std::to_string(i.mtime_nsec) + ":" + std::to_string(i.dev) + ":" +
            std::to_string(i.ino) + ":" + std::to_string(i.mode);
   }
+  struct Pending {
+    std::string path, fingerprint, digest;
+  };
   store::MetadataDb& db_;
   std::string base_;
+  std::vector<Pending> pending_;
 };
 
 // A tree to read from while a step runs: the build context, or an image's merged layers.

@@ -10,7 +10,15 @@ using util::fail;
 // A prepared statement finalised on scope exit.
 struct MetadataDb::Stmt {
   sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
+  bool kept = false;  // one of prepared_: reset for the next use instead of finalised
+  ~Stmt() {
+    if (!kept) {
+      sqlite3_finalize(s);
+    } else if (s) {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+  }
 };
 
 namespace {
@@ -51,7 +59,20 @@ util::Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& pa
   return m;
 }
 
-MetadataDb::~MetadataDb() { sqlite3_close(db_); }
+MetadataDb::~MetadataDb() {
+  for (auto& [_, st] : prepared_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+util::Status MetadataDb::in_transaction(const std::function<util::Status()>& fn) {
+  TRY(exec("BEGIN IMMEDIATE"));
+  util::Status st = fn();
+  if (!st) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  return exec("COMMIT");
+}
 
 util::Status MetadataDb::exec(const char* sql) {
   char* err = nullptr;
@@ -124,8 +145,15 @@ util::Status MetadataDb::put_verified_diff_id(const oci::Digest& layer_blob,
 
 util::Status MetadataDb::prepare_text(Stmt& st, const char* sql,
                                       std::initializer_list<std::string_view> args) {
-  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK)
-    return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+      return fail(ErrorKind::kIo, path_ + ": " + sqlite3_errmsg(db_));
+    it = prepared_.emplace(sql, s).first;
+  }
+  st.s = it->second;
+  st.kept = true;
   int i = 1;
   for (std::string_view a : args)
     sqlite3_bind_text(st.s, i++, a.data(), static_cast<int>(a.size()), SQLITE_TRANSIENT);

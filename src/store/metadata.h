@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "util/error.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace bonsai::store {
 
@@ -50,6 +53,10 @@ class MetadataDb {
   util::Status put_file_digest(std::string_view path, std::string_view fingerprint,
                                std::string_view sha256_hex);
 
+  // Runs fn inside one transaction (committed when fn succeeds, rolled back otherwise), so that
+  // many small writes cost one commit.
+  util::Status in_transaction(const std::function<util::Status()>& fn);
+
  private:
   MetadataDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   util::Status exec(const char* sql);
@@ -63,6 +70,8 @@ class MetadataDb {
   // Runs a statement with text parameters that returns no rows.
   util::Status run_text(const char* sql, std::initializer_list<std::string_view> args);
   sqlite3* db_;
+  // Statements prepared by prepare_text, kept for reuse (keyed by the SQL literal's address).
+  std::map<const char*, sqlite3_stmt*> prepared_;
   std::string path_;
 };
 

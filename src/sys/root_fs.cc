@@ -175,6 +175,36 @@ Result<std::vector<std::string>> RootFs::list(std::string_view dir) {
   return names;
 }
 
+Result<std::vector<util::TreeFs::DirEntry>> RootFs::list_info(std::string_view dir) {
+  UniqueFd fd = TRY(open_dir(dir, "list"));
+  DIR* d = ::fdopendir(fd.get());
+  if (d == nullptr) return sys_fail("list " + display(dir));
+  fd.release();  // owned by d now
+  std::vector<util::TreeFs::DirEntry> out;
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      err = errno;
+      break;
+    }
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed while listing
+      err = errno;
+      break;
+    }
+    out.push_back({std::string(name), file_info_of(st)});
+  }
+  ::closedir(d);
+  if (err != 0) return sys_fail("list " + display(dir), err);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
 Result<std::string> RootFs::read_link(std::string_view path) {
   Parent p = TRY(parent_of(path, "readlink"));
   std::string buf(256, '\0');

@@ -40,6 +40,8 @@ class RootFs final : public util::TreeFs {
 
   Result<std::optional<util::FileInfo>> lstat(std::string_view path) override;
   Result<std::vector<std::string>> list(std::string_view dir) override;
+  // One directory handle and an fstatat per entry.
+  Result<std::vector<util::TreeFs::DirEntry>> list_info(std::string_view dir) override;
   Result<std::string> read_link(std::string_view path) override;
   Result<std::unique_ptr<util::Reader>> open_read(std::string_view path) override;
   Status mkdir(std::string_view path, uint32_t mode) override;

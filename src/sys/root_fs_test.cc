@@ -252,6 +252,26 @@ TEST_F(RootFsTest, ListIsSortedAndDoesNotFollowFinalSymlink) {
   EXPECT_FALSE(fs_->list("s"));
 }
 
+TEST_F(RootFsTest, ListInfoAgreesWithListAndLstat) {
+  ASSERT_TRUE(fs_->mkdir("d", 0750));
+  write("d/b", "bb");
+  ASSERT_TRUE(fs_->mkdir("d/a", 0700));
+  ASSERT_TRUE(fs_->symlink("/etc", "d/l"));
+  auto entries = fs_->list_info("d");
+  ASSERT_TRUE(entries) << entries.error().message();
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].name, "a");
+  EXPECT_EQ((*entries)[0].info.type, FileType::kDirectory);
+  EXPECT_EQ((*entries)[1].name, "b");
+  EXPECT_EQ((*entries)[1].info.size, 2u);
+  EXPECT_EQ((*entries)[2].info.type, FileType::kSymlink) << "entries are not followed";
+  auto root = fs_->list_info("");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->size(), (*fs_->list("")).size());
+  ASSERT_TRUE(fs_->symlink(base_ + "/outside", "s"));
+  EXPECT_FALSE(fs_->list_info("s")) << "a final symlink is not followed";
+}
+
 TEST_F(RootFsTest, OpenReadRefusesSymlinksAndFifos) {
   ASSERT_TRUE(fs_->symlink("../outside/secret", "s"));
   EXPECT_FALSE(fs_->open_read("s"));

@@ -71,6 +71,21 @@ class TreeFs {
   virtual Result<std::optional<FileInfo>> lstat(std::string_view path) = 0;
   // The entry names of a directory, sorted, without "." and "..".
   virtual Result<std::vector<std::string>> list(std::string_view dir) = 0;
+  // The entries of a directory with what lstat says of each, sorted by name. Implementations
+  // may do this in fewer system calls than list() plus lstat() per entry (the default).
+  struct DirEntry {
+    std::string name;
+    FileInfo info;
+  };
+  virtual Result<std::vector<DirEntry>> list_info(std::string_view dir) {
+    std::vector<DirEntry> out;
+    for (std::string& name : TRY(list(dir))) {
+      std::string path = dir.empty() ? name : std::string(dir) + "/" + name;
+      std::optional<FileInfo> info = TRY(lstat(path));
+      if (info) out.push_back({std::move(name), *info});  // gone meanwhile: skipped
+    }
+    return out;
+  }
   // The target of the symlink at path, as stored.
   virtual Result<std::string> read_link(std::string_view path) = 0;
   // Opens the regular file at path for reading. A final symlink is not followed (an error).
