@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <set>
 
 #include "archive/compress.h"
 #include "archive/layer_apply.h"
@@ -75,6 +76,25 @@ Status Snapshots::adopt(const oci::Digest& diff_id, const std::string& dir) {
   }
   remove_tree(dir);
   return {};
+}
+
+Result<int> Snapshots::prune(store::Images& images) {
+  store::FileLock gc = TRY(images.store().lock_gc_exclusive());
+  std::set<std::string> keep = {"empty"};
+  for (const store::Image& image : TRY(images.list()))
+    for (const oci::Digest& d : image.config.diff_ids) keep.insert(std::string(d.hex()));
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir_, ec), end;
+  if (ec == std::errc::no_such_file_or_directory) return 0;
+  if (ec) return util::sys_fail("list " + dir_, ec.value());
+  int removed = 0;
+  for (; it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (keep.count(name)) continue;
+    remove_tree(it->path().string());
+    ++removed;
+  }
+  return removed;
 }
 
 Result<std::vector<std::string>> Snapshots::lower_dirs(store::Images& images,

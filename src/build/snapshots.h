@@ -54,6 +54,12 @@ class Snapshots {
   // of the layer.
   util::Status adopt(const oci::Digest& diff_id, const std::string& dir);
 
+  // Removes every snapshot whose layer no image in the store has, and every tmp- directory
+  // (left by a killed build or unpack). Holds the store's exclusive GC lock meanwhile, which
+  // waits for running builds (they hold it shared), so nothing in use is removed. Returns how
+  // many directories went.
+  util::Result<int> prune(store::Images& images);
+
  private:
   // Unpacks the layer into the empty directory dir and checks its diff-id.
   util::Status unpack(store::Images& images, const oci::Descriptor& layer,

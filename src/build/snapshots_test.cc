@@ -161,3 +161,21 @@ TEST_F(SnapshotsTest, LayerAndDiffIdCountsMustMatch) {
 
 }  // namespace
 }  // namespace bonsai::build
+
+namespace bonsai::build {
+namespace {
+
+TEST_F(SnapshotsTest, PruneKeepsOnlyLayersOfStoredImagesAndRemovesTemporaries) {
+  add_two_layers();
+  Snapshots snapshots(images_->store().root());
+  ASSERT_TRUE(snapshots.lower_dirs(*images_, image_));  // unpacked, but no image names them
+  auto tmp = snapshots.make_temp();
+  ASSERT_TRUE(tmp);
+  auto removed = snapshots.prune(*images_);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, 3) << "two unreferenced layers and one tmp- dir";
+  EXPECT_EQ(list_dir(images_->store().root() + "/snapshots"), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace bonsai::build
