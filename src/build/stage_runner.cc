@@ -196,6 +196,12 @@ class StageRunner {
     for (const auto& l : image->manifest.layers) state_.layers.push_back(as_oci_layer(l));
     state_.key = cache_key({"image", image->id.str()});
     state_.created = image->config.created;
+    // BuildKit gives every stage a PATH (an imported image may have no Env at all).
+    dockerfile::Env env = config_env(state_.config);
+    if (!env.contains("PATH")) {
+      env.set("PATH", kDefaultPath);
+      set_config_env(state_.config, env);
+    }
     return {};
   }
 
@@ -468,7 +474,7 @@ class StageRunner {
       std::string msg =
           "process \"" + join(argv, " ") + "\" did not complete successfully: " + result.describe();
       if (!result.tail.empty()) msg += "\n  last output:\n    " + join(result.tail, "\n    ");
-      return fail(ErrorKind::kInvalidArgument, msg);
+      return fail(ErrorKind::kFailed, msg);
     });
   }
 

@@ -22,6 +22,8 @@ std::string_view kind_name(ErrorKind kind) {
       return "i/o error";
     case ErrorKind::kConflict:
       return "conflict";
+    case ErrorKind::kFailed:
+      return "failed";
     case ErrorKind::kInternal:
       return "internal error";
   }

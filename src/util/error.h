@@ -24,6 +24,7 @@ enum class ErrorKind {
   kLimit,        // a safety limit was hit (decompression bomb, header too large)
   kIo,           // a system call failed
   kConflict,     // a concurrent writer or a lock stopped us
+  kFailed,       // a command bonsai ran for the user failed (a RUN step exiting non-zero)
   kInternal,     // a bug in bonsai
 };
 

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# `bonsai build` features on small Dockerfiles FROM debian:bookworm, each checked on the image
+# Docker sees (bonsai save | docker load), and against `docker build` (BuildKit) where that is
+# cheap:
+#   1. file operations: whiteouts (a file and a directory of the base deleted), an opaque
+#      directory (one of the base replaced), hard links (made by RUN, to a file of the base, and
+#      COPYed), modes/owners/symlink/fifo, `USER nobody` + `RUN id -u` -> 65534; same file tree
+#      and Config as docker build
+#   2. RUN --mount=type=cache keeps its files across two builds and out of the image
+#   3. RUN --mount=type=secret: the command reads the secret, which is absent from the image and
+#      from every file of the store (blobs decompressed)
+#   4. the cache: an unchanged rebuild is all "#N CACHED" (plain progress, as BuildKit prints
+#      it); a new mtime alone changes nothing; a one-byte change to a COPYed file re-runs that
+#      COPY and the steps after it, and only those
+#   5. stages: two independent stages both land in the final one; a stage nothing needs is not
+#      built (BuildKit skips it too); --target builds a stage alone
+#   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
+source "$(dirname "$0")/lib.sh"
+need_docker
+need_bases debian
+command -v python3 >/dev/null || { echo "FAIL: python3 is missing: run scripts/install-deps.sh"; exit 1; }
+TREE="python3 $SRC/tests/e2e/tar_tree.py"
+images=()
+cleanup() {
+  for i in "${images[@]}"; do docker rmi -f "$i" >/dev/null 2>&1; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Docker's builder: BuildKit, through the 20.10 CLI where `docker` is newer and lacks buildx (see
+# test_build_parity.sh); the daemon has no bridge, so steps run with --network none.
+DOCKER_BUILD=(env DOCKER_BUILDKIT=0 docker build)
+for cli in docker /usr/bin/docker; do
+  command -v "$cli" >/dev/null || continue
+  if "$cli" buildx version >/dev/null 2>&1 ||
+    [[ $("$cli" version --format '{{.Client.Version}}' 2>/dev/null) == 20.10.* ]]; then
+    DOCKER_BUILD=(env DOCKER_BUILDKIT=1 "$cli" build)
+    break
+  fi
+done
+echo "docker side: ${DOCKER_BUILD[*]}"
+
+check "bonsai load debian.tar" "$BONSAI" load -i "$BASES/debian.tar"
+want=$("$BONSAI" images -q debian:bookworm)
+[[ $(docker images -q debian:bookworm) == "$want" ]] || docker load -i "$BASES/debian.tar" >/dev/null
+
+# bbuild NAME DIR [FLAG...]: bonsai build of DIR/Dockerfile as bonsai-test-feat-NAME, plain
+# progress into $WORK/NAME.log (stdout) and $WORK/NAME.err (stderr); returns bonsai's status.
+bbuild() {
+  local name=$1 dir=$2; shift 2
+  "$BONSAI" build --network none --progress plain "$@" -t "bonsai-test-feat-$name" "$dir" \
+    >"$WORK/$name.log" 2>"$WORK/$name.err"
+}
+# to_docker NAME: the image bonsai built for NAME, loaded into Docker under the same name.
+to_docker() {
+  images+=("bonsai-test-feat-$1")
+  docker rmi -f "bonsai-test-feat-$1" >/dev/null 2>&1
+  "$BONSAI" save "bonsai-test-feat-$1" | docker load >/dev/null
+}
+# in_image IMAGE COMMAND...: run a command in IMAGE (no network, entrypoint cleared).
+in_image() { docker run --rm --network none --entrypoint "" "$@" 2>&1; }
+# tree IMAGE OUT: the image's file tree as tar_tree.py lists it.
+tree() {
+  local c rc
+  c=$(docker create --network none "$1" unused-command) || return 1
+  docker export "$c" | $TREE >"$2"
+  rc=$?
+  docker rm -f "$c" >/dev/null
+  return $rc
+}
+show_log() { tail -15 "$WORK/$1.err" | sed 's/^/    /'; }
+# step_status LOG TEXT: CACHED or RAN for the step whose BuildKit-style header is
+# "#N [...] TEXT", from the plain progress (stdout and stderr both read); "absent" if none.
+step_status() {
+  cat "$1.log" "$1.err" | awk -v want="$2" '
+    /^#[0-9]+ \[/ { n = $1; t = $0; sub(/^#[0-9]+ \[[^]]*\] /, "", t); if (t == want) step[n] = 1 }
+    /^#[0-9]+ CACHED/ { cached[$1] = 1 }
+    END { s = "absent"; for (n in step) s = (n in cached) ? "CACHED" : "RAN"; print s }'
+}
+
+# 1. File operations, against docker build.
+mkdir -p "$WORK/fsops/hardlinks"
+echo one >"$WORK/fsops/hardlinks/f1"
+ln "$WORK/fsops/hardlinks/f1" "$WORK/fsops/hardlinks/f2"
+echo three >"$WORK/fsops/hardlinks/f3"
+cat >"$WORK/fsops/Dockerfile" <<'EOF'
+FROM debian:bookworm
+# whiteouts: a file and a non-empty directory of the base go
+RUN rm /etc/debian_version && rm -r /var/log/apt
+# opaque directory: a directory of the base replaced by a new one of the same name
+RUN rm -rf /etc/apt && mkdir /etc/apt && echo new > /etc/apt/only
+# hard links: made by RUN (one to a file of the base) and COPYed from the context
+RUN echo x > /a && ln /a /b && ln /etc/issue /issue.link
+COPY hardlinks/ /hl/
+# modes, owners, a symlink and a fifo
+RUN mkdir -m 1777 /sticky && touch /sticky/s && chown 1234:5678 /sticky/s && chmod 4755 /sticky/s \
+ && ln -s ../a /sticky/link && mkfifo /fifo
+USER nobody
+RUN id -u > /tmp/uid && id -u
+EOF
+echo "--- file operations"
+if bbuild fsops "$WORK/fsops" && to_docker fsops; then
+  ok "build fsops"
+  tree bonsai-test-feat-fsops "$WORK/fsops.bonsai.tree"
+  t=$WORK/fsops.bonsai.tree
+  equal "whiteout: /etc/debian_version is gone" "" "$(grep '^/etc/debian_version ' "$t")"
+  equal "whiteout: /var/log/apt is gone" "" "$(grep '^/var/log/apt[ /]' "$t")"
+  equal "opaque: /etc/apt holds only the new file" "/etc/apt/only" "$(grep -o '^/etc/apt/[^ ]*' "$t")"
+  equal "hard link made by RUN" "=/a =/a" "$(awk '$1 == "/a" || $1 == "/b" {print $7}' "$t" | xargs)"
+  equal "hard link to a file of the base" "=/etc/issue =/etc/issue" \
+    "$(awk '$1 == "/etc/issue" || $1 == "/issue.link" {print $7}' "$t" | xargs)"
+  equal "hard links COPYed" "=/hl/f1 =/hl/f1 -" "$(awk '$1 ~ /^\/hl\/f/ {print $7}' "$t" | xargs)"
+  equal "USER nobody: RUN id -u prints 65534" "65534" \
+    "$(grep -Eo '(^| )65534$' "$WORK/fsops.log" "$WORK/fsops.err" | head -1 | tr -d ' ' | sed 's/.*://')"
+  equal "USER nobody: the file it wrote" "/tmp/uid f 0644 65534:65534 6" "$(grep '^/tmp/uid ' "$t" | cut -d' ' -f1-5)"
+  if "${DOCKER_BUILD[@]}" -q --network none -t bonsai-test-docker-fsops "$WORK/fsops" >"$WORK/fsops.docker.log" 2>&1; then
+    tree bonsai-test-docker-fsops "$WORK/fsops.docker.tree"
+    if cmp -s "$WORK/fsops.docker.tree" "$t"; then ok "fsops: same file tree as docker build"; else
+      not_ok "fsops: file tree differs from docker build's (< docker, > bonsai)"
+      diff "$WORK/fsops.docker.tree" "$t" | grep '^[<>]' | head -30 | sed 's/^/    /'
+    fi
+    for field in Env Cmd Entrypoint WorkingDir User; do
+      equal "fsops: Config.$field as docker's" \
+        "$(docker image inspect --format "{{json .Config.$field}}" bonsai-test-docker-fsops)" \
+        "$(docker image inspect --format "{{json .Config.$field}}" bonsai-test-feat-fsops)"
+    done
+  else
+    not_ok "docker build of fsops"; tail -5 "$WORK/fsops.docker.log" | sed 's/^/    /'
+  fi
+else
+  not_ok "build fsops"; show_log fsops
+fi
+
+# 2 and 3. A cache mount across two builds; a secret mount.
+mkdir -p "$WORK/mounts"
+secret="bonsai-e2e-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s' "$secret" >"$WORK/secret.txt"
+cat >"$WORK/mounts/Dockerfile" <<'EOF'
+FROM debian:bookworm
+ARG N
+RUN --mount=type=cache,target=/cache echo "run $N" >>/cache/log && cp /cache/log /seen
+RUN --mount=type=secret,id=s cat /run/secrets/s && sha256sum </run/secrets/s >/secret.sha256
+EOF
+echo "--- mounts"
+if bbuild mounts "$WORK/mounts" --build-arg N=1 --secret "id=s,src=$WORK/secret.txt" &&
+  bbuild mounts "$WORK/mounts" --build-arg N=2 --secret "id=s,src=$WORK/secret.txt" && to_docker mounts; then
+  ok "build with cache and secret mounts, twice"
+  equal "cache mount: the second build sees the first one's file" "$(printf 'run 1\nrun 2')" \
+    "$(in_image bonsai-test-feat-mounts cat /seen)"
+  equal "cache mount: its files are not in the image" "absent" \
+    "$(in_image bonsai-test-feat-mounts sh -c 'test -e /cache/log && echo present || echo absent')"
+  equal "secret mount: the command read the secret" "$(sha256sum <"$WORK/secret.txt")" \
+    "$(in_image bonsai-test-feat-mounts cat /secret.sha256)"
+  equal "secret mount: /run/secrets/s is not in the image" "absent" \
+    "$(in_image bonsai-test-feat-mounts sh -c 'test -e /run/secrets/s && echo present || echo absent')"
+else
+  not_ok "build with cache and secret mounts"; show_log mounts
+fi
+# The secret's text must be nowhere in the store: raw files, and every blob decompressed. As a
+# control, the same scan must find the secret's digest, which the build wrote into a layer.
+store_has() {
+  local blob found
+  found=$(grep -rlF -- "$1" "$BONSAI_ROOT" 2>/dev/null)
+  for blob in "$BONSAI_ROOT"/blobs/sha256/*; do
+    [[ -f $blob ]] || continue
+    case $(head -c 4 "$blob" | od -An -tx1 | tr -d ' \n') in
+      1f8b*) gzip -dc "$blob" 2>/dev/null | grep -qF -- "$1" && found+=" $blob (gzip)";;
+      28b52ffd) zstd -dc "$blob" 2>/dev/null | grep -qF -- "$1" && found+=" $blob (zstd)";;
+    esac
+  done
+  echo "$found" | xargs
+}
+equal "secret mount: the secret is in no file of the store" "" "$(store_has "$secret")"
+control=$(store_has "$(sha256sum <"$WORK/secret.txt" | cut -c1-64)")
+if [[ -n $control ]]; then ok "the store scan finds what the build wrote (control)"; else
+  not_ok "the store scan finds what the build wrote (control): the scan cannot be trusted"
+fi
+
+# 4. The cache, step by step.
+mkdir -p "$WORK/steps"
+printf 'hello 1\n' >"$WORK/steps/input.txt"
+cat >"$WORK/steps/Dockerfile" <<'EOF'
+FROM debian:bookworm
+RUN echo before >/before
+COPY input.txt /input.txt
+RUN cat /input.txt >/after
+RUN echo tail >/tail
+EOF
+STEPS=("RUN echo before >/before" "COPY input.txt /input.txt" "RUN cat /input.txt >/after" "RUN echo tail >/tail")
+statuses() { local s; for s in "${STEPS[@]}"; do step_status "$WORK/steps" "$s"; done | xargs; }
+echo "--- cache"
+if bbuild steps "$WORK/steps"; then
+  equal "first build runs every step" "RAN RAN RAN RAN" "$(statuses)"
+  bbuild steps "$WORK/steps"
+  equal "unchanged rebuild: every step CACHED" "CACHED CACHED CACHED CACHED" "$(statuses)"
+  touch -d '2001-02-03 04:05:06' "$WORK/steps/input.txt"
+  bbuild steps "$WORK/steps"
+  equal "a new mtime alone: every step CACHED (as BuildKit)" "CACHED CACHED CACHED CACHED" "$(statuses)"
+  printf 'hello 2\n' >"$WORK/steps/input.txt"
+  bbuild steps "$WORK/steps"
+  equal "one byte changed: the COPY and what follows re-run, only those" "CACHED RAN RAN RAN" "$(statuses)"
+  to_docker steps
+  equal "the re-run step saw the new bytes" "hello 2" "$(in_image bonsai-test-feat-steps cat /after)"
+else
+  not_ok "build steps"; show_log steps
+fi
+
+# 5. Stages.
+mkdir -p "$WORK/stages"
+cat >"$WORK/stages/Dockerfile" <<'EOF'
+FROM debian:bookworm AS a
+RUN echo a >/a
+FROM debian:bookworm AS b
+RUN echo b >/b
+FROM debian:bookworm AS unused
+RUN echo unused-stage-ran && exit 1
+FROM debian:bookworm
+COPY --from=a /a /a
+COPY --from=b /b /b
+EOF
+echo "--- stages"
+if bbuild stages "$WORK/stages" && to_docker stages; then
+  ok "two independent stages build, and the unused failing stage is skipped"
+  equal "both stages' files in the result" "a b" "$(in_image bonsai-test-feat-stages cat /a /b | xargs)"
+  equal "the unused stage did not run" "0" "$(cat "$WORK/stages.log" "$WORK/stages.err" | grep -c unused-stage-ran)"
+else
+  not_ok "two independent stages and an unused failing one"; show_log stages
+fi
+if bbuild stages "$WORK/stages" --target a && to_docker stages; then
+  equal "--target a: stage a alone" "/a absent" \
+    "$(in_image bonsai-test-feat-stages sh -c 'ls /a; test -e /b && echo present || echo absent' | xargs)"
+else
+  not_ok "--target a"; show_log stages
+fi
+
+# 6. A failing RUN.
+mkdir -p "$WORK/fail"
+printf 'FROM debian:bookworm\nRUN echo boom-marker && exit 3\n' >"$WORK/fail/Dockerfile"
+echo "--- failing RUN"
+rc=0
+bbuild fail "$WORK/fail" || rc=$?
+if [[ $rc == 0 ]]; then
+  not_ok "a failing RUN fails the build (bonsai exited 0)"
+else
+  ok "a failing RUN fails the build"
+  equal "it exits 1, as docker build does" 1 "$rc"
+  err=$(cat "$WORK/fail.err")
+  if grep -qF 'echo boom-marker && exit 3' <<<"$err" && grep -Eiq 'exit (code|status)[: ]*3([^0-9]|$)' <<<"$err"; then
+    ok "the error names the command and its exit code"
+  else
+    not_ok "the error names the command and its exit code"; echo "$err" | tail -5 | sed 's/^/    /'
+  fi
+  equal "no image is tagged" "" "$("$BONSAI" images -q bonsai-test-feat-fail 2>/dev/null)"
+fi
+finish
