@@ -24,8 +24,8 @@
 # Environment: BENCH_DIR (default /var/tmp/bonsai-bench), RUNS (default 5), BONSAI (the binary;
 # default: a Release build in BUILD_DIR, default <repo>/build-bench, made here), APPS (default
 # <repo>/../shared/bench/apps). bonsai's store is $BENCH_DIR/build/bonsai-root, made afresh each
-# run (loading the four bases takes seconds, untimed) and removed at the end, since `bonsai prune`
-# does not collect build snapshots yet. If BONSAI has no `build` command, its column is "n/a".
+# run (loading the four bases takes seconds, untimed; the first build unpacks them, also untimed)
+# and removed at the end, so runs never share state. If BONSAI has no `build` command, its column is "n/a".
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
