@@ -468,7 +468,7 @@ class StageRunner {
         if (!env.contains("HOME")) spec.env.push_back("HOME=" + ids.home);
       }
       std::vector<sys::UniqueFd> locks;
-      TRY(add_run_mounts(run, spec, env, locks));
+      TRY(add_run_mounts(run, spec, locks));
       util::RunResult result = TRY(sh_.sandbox->run(spec));
       if (result.ok()) return {};
       std::string msg =
@@ -498,9 +498,9 @@ class StageRunner {
     return out;
   }
 
+  // The RUN --mount mounts as sandbox binds and tmpfs; locks holds the locked cache dirs.
   Status add_run_mounts(const dockerfile::RunInstr& run, util::RunSpec& spec,
-                        const dockerfile::Env& env, std::vector<sys::UniqueFd>& locks) {
-    (void)env;
+                        std::vector<sys::UniqueFd>& locks) {
     for (const auto& m : run.mounts) {
       switch (m.type) {
         case dockerfile::MountType::kCache: {
