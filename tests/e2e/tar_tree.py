@@ -10,9 +10,10 @@ Each line is: PATH TYPE MODE UID:GID SIZE SHA256 TARGET [xattr:NAME=SHA256...]
   SHA256 of the content (regular files), "-" otherwise
   TARGET the symlink target; for a file with hard links, "=" and the first path (sorted) of its
          link group, so two trees compare equal whatever order the tar lists the links in
-Modification times are left out. Under a --no-content PREFIX, size and digest are printed as
-"*": use it for files whose bytes differ between two builds of the same Dockerfile by any
-builder (e.g. the Go build cache, which records times).
+Modification times are left out. Regular files under a --no-content PREFIX are left out (their
+directories stay): use it for a tree whose file names and bytes differ between two builds of the
+same Dockerfile by any builder, such as the Go build cache, which names entries by hashes of
+inputs that include build times.
 """
 import hashlib
 import sys
@@ -83,7 +84,7 @@ def main(argv):
     for path in sorted(entries):
         e = entries[path]
         if e[0] == "f" and any(path == p or path.startswith(p + "/") for p in no_content):
-            e[3] = e[4] = "*"
+            continue
         print(" ".join([path] + e[:6] + e[6]))
 
 
