@@ -116,7 +116,7 @@ parity() {
   ok "$name: bonsai save | docker load"
 
   did=$(docker images -q --no-trunc "$dtag")
-  dtree=$CACHE/tree-${did#sha256:}.txt
+  dtree=$CACHE/tree-v2-${did#sha256:}.txt  # v2: tar_tree.py format; bump when it changes
   [[ -s $dtree ]] || tree "$dtag" "$dtree" || { not_ok "$name: list docker's tree"; return; }
   btree=$WORK/$name.bonsai.tree
   if tree "$btag" "$btree"; then
