@@ -46,6 +46,10 @@ std::string in_workdir(const std::string& workdir, const std::string& path);
 // The TreeFs path of an absolute image path ("/app/" -> "app", "/" -> "").
 std::string tree_path(const std::string& abs);
 
+// mkdir -p of a TreeFs path: missing directories are created 0755 and owned by uid:gid;
+// existing ones (and symlinks, which later lookups follow inside the tree) are left alone.
+util::Status mkdir_all(util::TreeFs& fs, const std::string& path, uint32_t uid, uint32_t gid);
+
 // A cache key from its parts: sha256 over length-prefixed strings.
 std::string cache_key(std::initializer_list<std::string_view> parts);
 

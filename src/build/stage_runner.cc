@@ -10,10 +10,12 @@
 
 #include <filesystem>
 
+#include "build/add_url.h"
 #include "build/layer_commit.h"
 #include "build/stage.h"
 #include "build/users.h"
 #include "oci/json.h"
+#include "sys/curl_http.h"
 #include "sys/fd.h"
 #include "sys/overlay_mount.h"
 #include "sys/root_fs.h"
@@ -388,23 +390,6 @@ class StageRunner {
                    });
   }
 
-  static Status mkdir_all(util::TreeFs& fs, const std::string& path, uint32_t uid, uint32_t gid) {
-    std::string at;
-    size_t pos = 0;
-    while (pos < path.size()) {
-      size_t slash = path.find('/', pos);
-      if (slash == std::string::npos) slash = path.size();
-      at = path.substr(0, slash);
-      pos = slash + 1;
-      auto info = TRY(fs.lstat(at));
-      if (info) continue;  // a directory, or a symlink the next lookups follow
-      TRY(fs.mkdir(at, 0755));
-      TRY(fs.set_mode(at, 0755));
-      TRY(fs.set_owner(at, uid, gid));
-    }
-    return {};
-  }
-
   // ---- RUN
   Status run_step(const Instruction& ins, const dockerfile::RunInstr& run, int number) {
     // 1. The command line, environment and identity it runs with.
@@ -659,14 +644,25 @@ class StageRunner {
   }
 
   Status copy_step(const Instruction& ins, const dockerfile::CopyInstr& copy, int number) {
-    // 1. What is copied, from where, to where.
-    for (const auto& s : copy.sources)
-      if (s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@"))
-        return fail(ErrorKind::kUnsupported, ins.keyword + " of a URL (" + s +
-                                                 ") is not supported yet; download it in a RUN "
-                                                 "step or into the build context");
+    // 1. What is copied, from where, to where. URLs (ADD only) are fetched by bonsai.
+    std::vector<std::string> local, urls;
+    for (const auto& s : copy.sources) {
+      if (s.starts_with("git@") || (is_url_source(s) && s.ends_with(".git")))
+        return fail(ErrorKind::kUnsupported, ins.keyword + " of a git repository (" + s +
+                                                 ") is not supported; clone it in a RUN step");
+      if (!is_url_source(s)) {
+        local.push_back(s);
+      } else if (!copy.is_add || !copy.from.empty()) {
+        return fail(ErrorKind::kInvalidArgument,
+                    ins.keyword + " " + s + ": only ADD without --from accepts a URL");
+      } else {
+        urls.push_back(s);
+      }
+    }
+    if (!copy.checksum.empty() && (urls.size() != 1 || copy.sources.size() != 1))
+      return fail(ErrorKind::kInvalidArgument, "ADD --checksum needs exactly one URL source");
     CopyRequest req;
-    req.sources = copy.sources;
+    req.sources = local;
     req.dest = in_workdir(workdir(), copy.dest);
     if (copy.sources.size() + copy.inline_sources.size() > 1 && req.dest.back() != '/')
       return fail(ErrorKind::kInvalidArgument,
@@ -681,7 +677,32 @@ class StageRunner {
 
     SourceTree src;
     std::string content;
-    if (!copy.sources.empty()) {
+    std::vector<Download> downloads;
+    std::string download_dir;
+    struct Cleanup {
+      std::string dir;
+      ~Cleanup() {
+        std::error_code ignored;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+      }
+    } cleanup;
+    if (!urls.empty()) {
+      cleanup.dir = download_dir = TRY(snapshots_.make_temp());
+      sys::CurlHttpClient http;
+      for (const auto& url : urls) {
+        int id = sh_.progress->add(step_name(number, "ADD " + url) + " (download)");
+        sh_.progress->start(id);
+        auto d = download_source(http, url, download_dir, copy.checksum);
+        if (!d) {
+          sh_.progress->error(id, d.error().message());
+          return std::unexpected(d.error());
+        }
+        content += "\nurl " + url + " " + d->sha256_hex;
+        downloads.push_back(std::move(*d));
+        sh_.progress->done(id);
+      }
+    }
+    if (!local.empty()) {
       if (copy.from.empty()) {
         src = TRY(context_tree());
         req.ignore = sh_.ignore ? &*sh_.ignore : nullptr;
@@ -715,7 +736,10 @@ class StageRunner {
                        req.uid = uid;
                        req.gid = gid;
                      }
-                     if (!copy.sources.empty()) TRY(copy_files(*src.fs, *dst, req));
+                     if (!local.empty()) TRY(copy_files(*src.fs, *dst, req));
+                     for (const auto& d : downloads)
+                       TRY(place_download(*dst, d, req.dest, req.chmod, req.uid.value_or(0),
+                                          req.gid.value_or(0)));
                      for (const auto& inl : copy.inline_sources) TRY(write_inline(*dst, req, inl));
                      return {};
                    });
@@ -769,6 +793,23 @@ std::string tree_path(const std::string& abs) {
   std::string p = dockerfile::clean_path(abs);
   while (!p.empty() && p[0] == '/') p.erase(0, 1);
   return p == "." ? "" : p;
+}
+
+Status mkdir_all(util::TreeFs& fs, const std::string& path, uint32_t uid, uint32_t gid) {
+  std::string at;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    at = path.substr(0, slash);
+    pos = slash + 1;
+    auto info = TRY(fs.lstat(at));
+    if (info) continue;  // a directory, or a symlink the next lookups follow
+    TRY(fs.mkdir(at, 0755));
+    TRY(fs.set_mode(at, 0755));
+    TRY(fs.set_owner(at, uid, gid));
+  }
+  return {};
 }
 
 Result<ImageState> run_stage(BuildShared& shared, const dockerfile::Stage& stage) {

@@ -233,6 +233,40 @@ else
   not_ok "--target a"; show_log stages
 fi
 
+# 5b. ADD of a URL, from a server on loopback: placed 0600, checked against --checksum.
+mkdir -p "$WORK/web" "$WORK/addurl"
+echo "remote content" >"$WORK/web/hello.txt"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/web" >/dev/null 2>&1 &
+web_pid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/hello.txt" >/dev/null && break; sleep 0.1; done
+sum=$(sha256sum "$WORK/web/hello.txt" | cut -d' ' -f1)
+printf 'FROM debian:bookworm\nADD http://127.0.0.1:%s/hello.txt /data/\nADD --checksum=sha256:%s http://127.0.0.1:%s/hello.txt /data/copy.txt\nRUN stat -c "%%a %%s %%n" /data/hello.txt /data/copy.txt && cat /data/hello.txt\n' \
+  "$port" "$sum" "$port" >"$WORK/addurl/Dockerfile"
+echo "--- ADD <url>"
+if bbuild addurl "$WORK/addurl"; then
+  ok "ADD of a URL builds"
+  # (plain progress, with the RUN's output, goes to stderr)
+  if grep -q "600 15 /data/hello.txt" "$WORK/addurl.err" && grep -q "600 15 /data/copy.txt" "$WORK/addurl.err" &&
+    grep -q "remote content" "$WORK/addurl.err"; then
+    ok "the fetched files are in the image, mode 0600, into a directory or at a path"
+  else
+    not_ok "the fetched files are in the image, mode 0600"; tail -8 "$WORK/addurl.err" | sed 's/^/    /'
+  fi
+else
+  not_ok "ADD of a URL builds"; tail -5 "$WORK/addurl.err" | sed 's/^/    /'
+fi
+printf 'FROM debian:bookworm\nADD --checksum=sha256:%064d http://127.0.0.1:%s/hello.txt /x\n' 0 "$port" \
+  >"$WORK/addurl/Dockerfile.bad"
+rc=0
+bbuild addurl-bad "$WORK/addurl" -f "$WORK/addurl/Dockerfile.bad" || rc=$?
+if [[ $rc != 0 ]] && grep -q "checksum mismatch" "$WORK/addurl-bad.err"; then
+  ok "a wrong --checksum fails the build and says so"
+else
+  not_ok "a wrong --checksum fails the build and says so (exit $rc)"; tail -3 "$WORK/addurl-bad.err" | sed 's/^/    /'
+fi
+kill "$web_pid" 2>/dev/null
+
 # 6. A failing RUN.
 mkdir -p "$WORK/fail"
 printf 'FROM debian:bookworm\nRUN echo boom-marker && exit 3\n' >"$WORK/fail/Dockerfile"
