@@ -135,7 +135,7 @@ Result<BuildResult> build_image(const std::string& root, const BuildRequest& req
         if (!first_error) first_error = r.error();
         shared.stop.request_stop();
       }
-      promises[stage->index].set_value(std::move(r));
+      promises.at(stage->index).set_value(std::move(r));  // no insertion: safe across threads
     });
   }
   for (auto& t : threads) t.join();
