@@ -15,6 +15,7 @@
 #include "build/snapshots.h"
 #include "dockerfile/stages.h"
 #include "store/images.h"
+#include "sys/fd.h"
 
 namespace bonsai::build {
 
@@ -56,6 +57,12 @@ std::string cache_key(std::initializer_list<std::string_view> parts);
 // RFC 3339 with nanoseconds, UTC ("2026-11-27T20:15:03.123456789Z").
 std::string format_time(int64_t sec, long nsec);
 std::string now_rfc3339(const BuildRequest& request);
+
+// The RUN --mount mounts as sandbox binds and tmpfs mounts (root: the store, for cache mounts);
+// locks receives the locked cache directories, held until the step ends.
+util::Status add_run_mounts(const std::string& root, const BuildRequest& request,
+                            const dockerfile::RunInstr& run, util::RunSpec& spec,
+                            std::vector<sys::UniqueFd>& locks);
 
 // What every stage thread shares.
 struct BuildShared {

@@ -453,7 +453,7 @@ class StageRunner {
         if (!env.contains("HOME")) spec.env.push_back("HOME=" + ids.home);
       }
       std::vector<sys::UniqueFd> locks;
-      TRY(add_run_mounts(run, spec, locks));
+      TRY(add_run_mounts(sh_.root, req_, run, spec, locks));
       util::RunResult result = TRY(sh_.sandbox->run(spec));
       if (result.ok()) return {};
       std::string msg =
@@ -481,120 +481,6 @@ class StageRunner {
       }
     }
     return out;
-  }
-
-  // The RUN --mount mounts as sandbox binds and tmpfs; locks holds the locked cache dirs.
-  Status add_run_mounts(const dockerfile::RunInstr& run, util::RunSpec& spec,
-                        std::vector<sys::UniqueFd>& locks) {
-    for (const auto& m : run.mounts) {
-      switch (m.type) {
-        case dockerfile::MountType::kCache: {
-          std::string id = m.cache_id.empty() ? m.target : m.cache_id;
-          std::string dir = sh_.root + "/cache-mounts/" + cache_key({id});
-          if (::access(dir.c_str(), F_OK) != 0) {
-            TRY(sys::mkdir_p(dir, 0755));
-            if (::chmod(dir.c_str(), m.mode.value_or(0755)) != 0)
-              return util::sys_fail("chmod " + dir);
-            if (::chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0)
-              return util::sys_fail("chown " + dir);
-          }
-          if (m.sharing == dockerfile::CacheSharing::kLocked ||
-              m.sharing == dockerfile::CacheSharing::kPrivate) {
-            sys::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            if (fd.get() < 0 || ::flock(fd.get(), LOCK_EX) != 0)
-              return util::sys_fail("lock cache mount " + dir);
-            locks.push_back(std::move(fd));
-          }
-          spec.binds.push_back({dir, m.target, false});
-          break;
-        }
-        case dockerfile::MountType::kTmpfs:
-          spec.tmpfs.push_back({m.target, m.size_bytes.value_or(0), 01777});
-          break;
-        case dockerfile::MountType::kSecret: {
-          std::string id = m.cache_id.empty() ? m.source : m.cache_id;
-          if (id.empty() && !m.target.empty())
-            id = std::filesystem::path(m.target).filename().string();
-          const SecretSource* found = nullptr;
-          for (const auto& s : req_.secrets)
-            if (s.id == id) found = &s;
-          if (!found) {
-            if (m.required)
-              return fail(ErrorKind::kNotFound, "secret " + id + " is required but not given");
-            break;
-          }
-          if (!m.env.empty()) {
-            std::string value = TRY(sys::read_file(found->path, 1 << 20));
-            spec.env.push_back(m.env + "=" + value);
-            if (m.target.empty()) break;
-          }
-          std::string target = m.target.empty() ? "/run/secrets/" + id : m.target;
-          spec.binds.push_back({found->path, target, true});
-          break;
-        }
-        case dockerfile::MountType::kBind: {
-          std::string source;
-          if (m.from.empty()) {
-            if (req_.context_dir.empty())
-              return fail(ErrorKind::kInvalidArgument, "RUN --mount=type=bind needs a context");
-            source = TRY(confined_path(req_.context_dir, m.source));
-          } else {
-            return fail(ErrorKind::kUnsupported,
-                        "RUN --mount=type=bind,from=" + m.from + " is not supported yet");
-          }
-          spec.binds.push_back({source, m.target, m.read_only});
-          break;
-        }
-        case dockerfile::MountType::kSsh:
-          return fail(ErrorKind::kUnsupported, "RUN --mount=type=ssh is not supported");
-      }
-    }
-    return {};
-  }
-
-  // The host path of rel inside root, with symlinks resolved as if root were "/".
-  static Result<std::string> confined_path(const std::string& root, const std::string& rel) {
-    auto fs = TRY(sys::RootFs::open(root));
-    std::string done;
-    std::vector<std::string> todo;
-    std::string p = dockerfile::clean_path("/" + rel);
-    for (size_t i = 1; i < p.size();) {
-      size_t j = p.find('/', i);
-      if (j == std::string::npos) j = p.size();
-      todo.push_back(p.substr(i, j - i));
-      i = j + 1;
-    }
-    int links = 0;
-    std::reverse(todo.begin(), todo.end());
-    while (!todo.empty()) {
-      std::string part = todo.back();
-      todo.pop_back();
-      if (part.empty() || part == ".") continue;
-      if (part == "..") {
-        size_t cut = done.rfind('/');
-        done = cut == std::string::npos ? "" : done.substr(0, cut);
-        continue;
-      }
-      std::string next = done.empty() ? part : done + "/" + part;
-      auto info = TRY(fs->lstat(next));
-      if (!info) return fail(ErrorKind::kNotFound, rel + ": not found in " + root);
-      if (info->type != util::FileType::kSymlink) {
-        done = next;
-        continue;
-      }
-      if (++links > 40) return fail(ErrorKind::kInvalidArgument, rel + ": too many symlinks");
-      std::string target = TRY(fs->read_link(next));
-      if (!target.empty() && target[0] == '/') done.clear();
-      std::vector<std::string> parts;
-      for (size_t i = 0; i <= target.size();) {
-        size_t j = target.find('/', i);
-        if (j == std::string::npos) j = target.size();
-        parts.push_back(target.substr(i, j - i));
-        i = j + 1;
-      }
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
-    }
-    return done.empty() ? root : root + "/" + done;
   }
 
   // ---- COPY and ADD

@@ -267,6 +267,26 @@ else
 fi
 kill "$web_pid" 2>/dev/null
 
+# 5c. RUN --mount=type=bind from the context: read-only content, symlinks kept inside the context.
+mkdir -p "$WORK/bind/sub"
+echo inside >"$WORK/bind/sub/f"
+ln -s /etc "$WORK/bind/sub/esc"
+printf 'FROM debian:bookworm\nRUN --mount=type=bind,source=sub,target=/m cat /m/f\n' >"$WORK/bind/Dockerfile"
+printf 'FROM debian:bookworm\nRUN --mount=type=bind,source=sub/esc,target=/e ls /e\n' >"$WORK/bind/Dockerfile.esc"
+echo "--- RUN --mount=type=bind"
+if bbuild bind "$WORK/bind" && grep -q "inside" "$WORK/bind.err"; then
+  ok "a context bind mount shows the context's files"
+else
+  not_ok "a context bind mount shows the context's files"; tail -3 "$WORK/bind.err" | sed 's/^/    /'
+fi
+rc=0
+bbuild bind-esc "$WORK/bind" -f "$WORK/bind/Dockerfile.esc" || rc=$?
+if [[ $rc != 0 ]] && ! grep -q "passwd" "$WORK/bind-esc.err"; then
+  ok "a context symlink to /etc does not bind the host's /etc"
+else
+  not_ok "a context symlink to /etc does not bind the host's /etc (exit $rc)"
+fi
+
 # 6. A failing RUN.
 mkdir -p "$WORK/fail"
 printf 'FROM debian:bookworm\nRUN echo boom-marker && exit 3\n' >"$WORK/fail/Dockerfile"

@@ -1,0 +1,103 @@
+// RUN --mount: what each mount type becomes in the sandbox (docs/build.md, "RUN --mount").
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "build/copy_internal.h"
+#include "build/stage.h"
+#include "sys/root_fs.h"
+
+namespace bonsai::build {
+
+using util::ErrorKind;
+using util::fail;
+using util::Result;
+using util::Status;
+
+namespace {
+
+// The host path of rel inside the context, with symlinks followed as if the context were "/".
+Result<std::string> context_path(const std::string& context, const std::string& rel) {
+  auto fs = TRY(sys::RootFs::open(context));
+  std::string clean = copy_detail::clean_tree_path(rel);
+  std::string resolved = TRY(copy_detail::resolve_in_root(*fs, clean, /*follow_last=*/true));
+  if (!TRY(fs->lstat(resolved)))
+    return fail(ErrorKind::kNotFound, "RUN --mount source " + rel + ": not found in the context");
+  return resolved.empty() ? context : context + "/" + resolved;
+}
+
+}  // namespace
+
+Status add_run_mounts(const std::string& root, const BuildRequest& req,
+                      const dockerfile::RunInstr& run, util::RunSpec& spec,
+                      std::vector<sys::UniqueFd>& locks) {
+  for (const auto& m : run.mounts) {
+    switch (m.type) {
+      case dockerfile::MountType::kCache: {
+        std::string id = m.cache_id.empty() ? m.target : m.cache_id;
+        std::string dir = root + "/cache-mounts/" + cache_key({id});
+        if (::access(dir.c_str(), F_OK) != 0) {
+          TRY(sys::mkdir_p(dir, 0755));
+          if (::chmod(dir.c_str(), m.mode.value_or(0755)) != 0)
+            return util::sys_fail("chmod " + dir);
+          if (::chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0)
+            return util::sys_fail("chown " + dir);
+        }
+        if (m.sharing == dockerfile::CacheSharing::kLocked ||
+            m.sharing == dockerfile::CacheSharing::kPrivate) {
+          sys::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+          if (fd.get() < 0 || ::flock(fd.get(), LOCK_EX) != 0)
+            return util::sys_fail("lock cache mount " + dir);
+          locks.push_back(std::move(fd));
+        }
+        spec.binds.push_back({dir, m.target, false});
+        break;
+      }
+      case dockerfile::MountType::kTmpfs:
+        spec.tmpfs.push_back({m.target, m.size_bytes.value_or(0), 01777});
+        break;
+      case dockerfile::MountType::kSecret: {
+        std::string id = m.cache_id.empty() ? m.source : m.cache_id;
+        if (id.empty() && !m.target.empty())
+          id = std::filesystem::path(m.target).filename().string();
+        const SecretSource* found = nullptr;
+        for (const auto& s : req.secrets)
+          if (s.id == id) found = &s;
+        if (!found) {
+          if (m.required)
+            return fail(ErrorKind::kNotFound, "secret " + id + " is required but not given");
+          break;
+        }
+        if (!m.env.empty()) {
+          std::string value = TRY(sys::read_file(found->path, 1 << 20));
+          spec.env.push_back(m.env + "=" + value);
+          if (m.target.empty()) break;
+        }
+        std::string target = m.target.empty() ? "/run/secrets/" + id : m.target;
+        spec.binds.push_back({found->path, target, true});
+        break;
+      }
+      case dockerfile::MountType::kBind: {
+        std::string source;
+        if (m.from.empty()) {
+          if (req.context_dir.empty())
+            return fail(ErrorKind::kInvalidArgument, "RUN --mount=type=bind needs a context");
+          source = TRY(context_path(req.context_dir, m.source));
+        } else {
+          return fail(ErrorKind::kUnsupported,
+                      "RUN --mount=type=bind,from=" + m.from + " is not supported yet");
+        }
+        spec.binds.push_back({source, m.target, m.read_only});
+        break;
+      }
+      case dockerfile::MountType::kSsh:
+        return fail(ErrorKind::kUnsupported, "RUN --mount=type=ssh is not supported");
+    }
+  }
+  return {};
+}
+
+}  // namespace bonsai::build
