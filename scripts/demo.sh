@@ -2,11 +2,11 @@
 # bonsai's main job, from a fresh Debian 12 machine (as root): install what is missing, build
 # bonsai, then show the content store at work.
 #
-# The article's story: the base images (built offline from Debian packages by
-# ../shared/bench/make-bases.sh until bonsai assembles its own, issue 5) are loaded into bonsai's
-# store, the example apps in examples/ are built with `bonsai build` — Go as one `FROM golang`
-# stage, multi-stage onto debian and onto distroless, Node `FROM node` — each image is run once
-# to prove it serves on 8080, and the sizes are printed largest first beside the article's.
+# The article's story from nothing but the Debian mirror: bonsai assembles the base images from
+# Debian packages (bases/*.yaml), builds the example apps in examples/ with `bonsai build` — Go
+# as one `FROM golang` stage, multi-stage onto a small glibc base and onto distroless, Node
+# `FROM node` — runs each image once (through Docker) to prove it serves on 8080, and prints the
+# sizes largest first beside the article's. A second run reuses every cache.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DIR:-$top/../shared}
@@ -18,13 +18,13 @@ export BONSAI_ROOT=${BONSAI_ROOT:-/var/lib/bonsai}
 "$top/scripts/build.sh"
 bonsai="$top/build/bonsai"
 
-# 2. Base images as docker-archives (Docker is used here only to produce the archives).
-bash "$shared/bench/peers-setup.sh" >/dev/null
-bash "$shared/bench/make-bases.sh" >/dev/null
-
-# 3. Load them into the store (no daemon involved) and list them as Docker would.
-for base in debian golang node distroless-static; do
-  "$bonsai" load -i "$bench/bases/$base.tar"
+# 2. The bases, assembled by bonsai from Debian packages alone (signed indexes, verified .debs):
+#    the article's `FROM golang` and `FROM node`, a small glibc base, and distroless/static.
+for spec in static:distroless/static:debian12 base:distroless/base:debian12 \
+  debian:debian:bookworm golang:golang:bookworm node:node:bookworm; do
+  file=${spec%%:*}
+  "$bonsai" base build --progress plain -t "${spec#*:}" "$top/bases/$file.yaml" 2>&1 |
+    grep -E '^#[0-9]+ (\[|DONE|CACHED|ERROR)' || { echo "demo: base $file failed" >&2; exit 1; }
 done
 "$bonsai" fsck
 
@@ -36,6 +36,7 @@ ex="$top/examples"
 "$bonsai" build -q -t node-hello:node "$ex/node-hello"
 
 # 5. Run each once (through Docker, on the host's loopback) and check it answers on 8080.
+bash "$shared/bench/peers-setup.sh" >/dev/null
 for image in go-hello:golang go-hello:multistage go-hello:distroless node-hello:node; do
   "$bonsai" save "$image" | docker load -q >/dev/null
   docker rm -f bonsai-demo >/dev/null 2>&1 || true
@@ -55,7 +56,8 @@ echo
 "$bonsai" images --format json |
   python3 -c '
 import json, sys
-article = {"go-hello:golang": "999MB", "go-hello:multistage": "12.6MB (alpine)",
+article = {"golang:bookworm": "999MB", "node:bookworm": "991MB", "distroless/static:debian12": "",
+           "distroless/base:debian12": "", "debian:bookworm": "","go-hello:golang": "999MB", "go-hello:multistage": "12.6MB",
            "go-hello:distroless": "8.86MB", "node-hello:node": "991MB"}
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 rows = [r for r in rows if r["Repository"] + ":" + r["Tag"] in article]
@@ -64,9 +66,9 @@ def size(text):
     num = text.rstrip("kMGTB")
     return float(num) * units[text[len(num):]]
 rows.sort(key=lambda r: -size(r["Size"]))
-print("%-14s %-12s %-14s %-10s %s" % ("REPOSITORY", "TAG", "IMAGE ID", "SIZE", "ARTICLE"))
+print("%-26s %-12s %-14s %-10s %s" % ("REPOSITORY", "TAG", "IMAGE ID", "SIZE", "ARTICLE"))
 for r in rows:
     name = r["Repository"] + ":" + r["Tag"]
-    print("%-14s %-12s %-14s %-10s %s" % (r["Repository"], r["Tag"], r["ID"], r["Size"], article[name]))
+    print("%-26s %-12s %-14s %-10s %s" % (r["Repository"], r["Tag"], r["ID"], r["Size"], article[name]))
 '
 

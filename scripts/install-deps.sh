@@ -6,9 +6,10 @@ set -euo pipefail
 pkgs=(
   g++ cmake ninja-build pkg-config clang clang-format clang-tidy
   libssl-dev libcurl4-openssl-dev libarchive-dev libdeflate-dev libisal-dev libzstd-dev
+  liblzma-dev libbz2-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 gzip pigz zstd isal libdeflate-tools time curl busybox-static
+  python3 gzip pigz zstd xz-utils bzip2 isal libdeflate-tools time curl busybox-static
 )
 missing=()
 for p in "${pkgs[@]}"; do

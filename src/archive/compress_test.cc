@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "archive/test_util.h"
 
 namespace bonsai::archive {
@@ -31,13 +34,36 @@ Result<std::string> decompress(Compression c, std::string_view data, DecompressL
 TEST(Compression, DetectsByMagicBytes) {
   EXPECT_EQ(detect_compression("\x1f\x8b\x08\x00"), Compression::kGzip);
   EXPECT_EQ(detect_compression("\x28\xb5\x2f\xfd\x00"), Compression::kZstd);
+  EXPECT_EQ(detect_compression(std::string("\xfd"
+                                           "7zXZ\0\0",
+                                           7)),
+            Compression::kXz);
+  EXPECT_EQ(detect_compression("BZh91AY"), Compression::kBzip2);
+  EXPECT_EQ(detect_compression("BZh0"), Compression::kNone);
+  EXPECT_EQ(detect_compression("\xfd"
+                               "7zXZ"),
+            Compression::kNone);  // the magic's last byte is NUL
   EXPECT_EQ(detect_compression("usr/"), Compression::kNone);
   EXPECT_EQ(detect_compression(""), Compression::kNone);
-  EXPECT_EQ(unsupported_compression("\xfd"
-                                    "7zXZ" +
-                                    std::string(1, '\0')),
-            "xz");
-  EXPECT_EQ(unsupported_compression("BZh91AY"), "bzip2");
+  EXPECT_EQ(unsupported_compression(std::string("\xfd"
+                                                "7zXZ\0",
+                                                6)),
+            "");
+  EXPECT_EQ(unsupported_compression("BZh91AY"), "");
+  EXPECT_EQ(unsupported_compression("\x04\x22\x4d\x18"), "lz4");
+  EXPECT_EQ(unsupported_compression("PK\x03\x04"), "zip");
+  EXPECT_EQ(compression_name(Compression::kXz), "xz");
+  EXPECT_EQ(compression_name(Compression::kBzip2), "bzip2");
+}
+
+TEST(Compression, XzAndBzip2AreReadButNotWritten) {
+  for (Compression c : {Compression::kXz, Compression::kBzip2}) {
+    util::StringWriter out;
+    auto w = compressing_writer(c, out);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error().kind(), ErrorKind::kUnsupported);
+    EXPECT_FALSE(is_layer_compression(c));
+  }
 }
 
 TEST(GzipWriter, ShardedOutputIsOneValidMultiMemberStream) {
@@ -181,6 +207,101 @@ TEST(ZstdReader, RejectsTruncatedAndCorruptStreams) {
   EXPECT_FALSE(decompress(Compression::kZstd, ""));
 }
 
+// Runs a compressor CLI over data.
+std::string tool_compress(const std::string& cmd, std::string_view data) {
+  TempDir dir;
+  testing::write_file(dir.file("in"), data);
+  auto [status, packed] = run(cmd + " < " + dir.file("in"));
+  EXPECT_EQ(status, 0) << cmd;
+  return packed;
+}
+
+TEST(XzReader, ReadsXzCliOutput) {
+  expect_reads_tool_output("xz -6 -c", Compression::kXz);
+  expect_reads_tool_output("xz -0 -c", Compression::kXz);
+  expect_reads_tool_output("xz -9 --check=sha256 -c", Compression::kXz);
+  expect_reads_tool_output("xz --check=none -c", Compression::kXz);
+  expect_reads_tool_output("xz -T2 --block-size=300000 -c", Compression::kXz);  // many blocks
+  EXPECT_EQ(decompress(Compression::kXz, tool_compress("xz -c", "")).value(), "");
+}
+
+TEST(XzReader, ReadsConcatenatedStreamsAndStreamPadding) {
+  std::string a = compressible(300000, 1), b = compressible(200000, 2);
+  std::string xa = tool_compress("xz -c", a), xb = tool_compress("xz -1 -c", b);
+  EXPECT_EQ(decompress(Compression::kXz, xa + xb).value(), a + b);
+  // Stream padding: NUL bytes in multiples of four, between and after streams.
+  std::string padded = xa + std::string(8, '\0') + xb + std::string(4, '\0');
+  EXPECT_EQ(decompress(Compression::kXz, padded).value(), a + b);
+  // xz itself agrees.
+  TempDir dir;
+  testing::write_file(dir.file("p.xz"), padded);
+  EXPECT_EQ(run("xz -t " + dir.file("p.xz")).first, 0);
+}
+
+TEST(XzReader, RejectsCorruptTruncatedAndTrailingGarbage) {
+  std::string data = compressible(1 << 20);
+  std::string xz = tool_compress("xz -c", data);
+  auto expect_corrupt = [&](std::string_view bytes, std::string_view why) -> std::string {
+    auto r = decompress(Compression::kXz, bytes);
+    EXPECT_FALSE(r) << why;
+    if (r) return "";
+    EXPECT_EQ(r.error().kind(), ErrorKind::kCorrupt) << why << ": " << r.error().message();
+    EXPECT_TRUE(r.error().message().starts_with("xz: ")) << r.error().message();
+    return r.error().message();
+  };
+  std::string truncated = expect_corrupt(xz.substr(0, xz.size() / 2), "truncated");
+  EXPECT_NE(truncated.find("unexpected end"), std::string::npos) << truncated;
+  expect_corrupt(xz.substr(0, xz.size() - 1), "last byte missing");
+  std::string flipped = xz;
+  flipped[xz.size() / 2] ^= 0x10;
+  expect_corrupt(flipped, "flipped data bit");
+  std::string bad_check = xz;
+  bad_check[bad_check.size() - 40] ^= 1;  // in the index or the block's CRC-64
+  expect_corrupt(bad_check, "bad check");
+  expect_corrupt(xz + "garbage!", "trailing garbage");
+  expect_corrupt(xz + std::string(3, '\0'), "padding not a multiple of four");
+  expect_corrupt("", "empty");
+  expect_corrupt(std::string("\xfd"
+                             "7zXZ\0\0\0\0\0\0\0",
+                             12),
+                 "bad stream header");
+}
+
+TEST(XzReader, RefusesStreamsNeedingMoreMemoryThanTheLimit) {
+  std::string data = compressible(100000);
+  std::string xz = tool_compress("xz -9 -c", data);  // 64 MiB dictionary
+  auto r = decompress(Compression::kXz, xz, {.max_xz_memory = 16 << 20});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), ErrorKind::kLimit);
+  EXPECT_NE(r.error().message().find("over the limit of 16777216"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(decompress(Compression::kXz, xz).value(), data);  // the default 256 MiB is enough
+}
+
+TEST(Bzip2Reader, ReadsBzip2CliOutputAndConcatenatedStreams) {
+  expect_reads_tool_output("bzip2 -9 -c", Compression::kBzip2);
+  expect_reads_tool_output("bzip2 -1 -c", Compression::kBzip2);
+  std::string a = compressible(300000, 1), b = compressible(200000, 2);
+  std::string two = tool_compress("bzip2 -c", a) + tool_compress("bzip2 -c", b);
+  EXPECT_EQ(decompress(Compression::kBzip2, two).value(), a + b);
+  EXPECT_EQ(decompress(Compression::kBzip2, tool_compress("bzip2 -c", "")).value(), "");
+}
+
+TEST(Bzip2Reader, RejectsCorruptTruncatedAndTrailingGarbage) {
+  std::string bz = tool_compress("bzip2 -c", compressible(1 << 20));
+  for (auto [bytes, why] : std::vector<std::pair<std::string, std::string>>{
+           {bz.substr(0, bz.size() / 2), "unexpected end"},
+           {bz + "garbage", "trailing garbage"},
+           {"", "unexpected end"},
+           {std::string(bz).replace(bz.size() / 2, 1, 1, static_cast<char>(bz[bz.size() / 2] ^ 4)),
+            "corrupt"}}) {
+    auto r = decompress(Compression::kBzip2, bytes);
+    ASSERT_FALSE(r) << why;
+    EXPECT_EQ(r.error().kind(), ErrorKind::kCorrupt) << why;
+    EXPECT_NE(r.error().message().find(why), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(DecompressLimits, RatioLimitStopsABomb) {
   std::string zeros(64 << 20, '\0');
   for (Compression c : {Compression::kGzip, Compression::kZstd}) {
@@ -194,41 +315,70 @@ TEST(DecompressLimits, RatioLimitStopsABomb) {
     // Within the limits it decompresses.
     EXPECT_EQ(decompress(c, bomb, {.max_ratio = 1u << 30}).value().size(), zeros.size());
   }
+  // xz and bzip2 bombs, from their CLIs (bzip2's run-length stage makes zeros ~45000:1).
+  for (auto [cmd, c] : {std::pair{"xz -c", Compression::kXz}, {"bzip2 -c", Compression::kBzip2}}) {
+    std::string bomb = tool_compress(cmd, zeros);
+    ASSERT_LT(bomb.size(), zeros.size() / 500) << cmd;
+    auto r = decompress(c, bomb, {.max_ratio = 100, .ratio_min_output = 1 << 20});
+    ASSERT_FALSE(r) << cmd;
+    EXPECT_EQ(r.error().kind(), ErrorKind::kLimit) << cmd;
+    EXPECT_NE(r.error().message().find("ratio exceeds the limit of 100:1"), std::string::npos)
+        << r.error().message();
+    EXPECT_EQ(decompress(c, bomb, {.max_ratio = 1u << 30}).value().size(), zeros.size()) << cmd;
+  }
 }
 
 TEST(DecompressLimits, MaxOutputStopsLongStreams) {
   std::string data = compressible(4 << 20);
-  for (Compression c : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
-    auto r = decompress(c, compress(c, data), {.max_output = 1 << 20});
-    ASSERT_FALSE(r);
+  std::vector<std::pair<Compression, std::string>> packed;
+  for (Compression c : {Compression::kGzip, Compression::kZstd, Compression::kNone})
+    packed.emplace_back(c, compress(c, data));
+  packed.emplace_back(Compression::kXz, tool_compress("xz -1 -c", data));
+  packed.emplace_back(Compression::kBzip2, tool_compress("bzip2 -1 -c", data));
+  for (const auto& [c, bytes] : packed) {
+    auto r = decompress(c, bytes, {.max_output = 1 << 20});
+    ASSERT_FALSE(r) << compression_name(c);
     EXPECT_EQ(r.error().kind(), ErrorKind::kLimit);
     EXPECT_NE(r.error().message().find("exceeds the limit of 1048576 bytes"), std::string::npos)
         << r.error().message();
   }
 }
 
-TEST(AutoDecompressReader, DetectsEachFormatAndRejectsXz) {
+TEST(AutoDecompressReader, DetectsEachFormat) {
   std::string data = compressible(200000);
-  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
-    std::string packed = compress(c, data);
-    util::StringReader in(packed);
-    auto r = AutoDecompressReader::open(in);
-    ASSERT_TRUE(r);
+  std::vector<std::pair<Compression, std::string>> packed;
+  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd})
+    packed.emplace_back(c, compress(c, data));
+  packed.emplace_back(Compression::kXz, tool_compress("xz -c", data));
+  packed.emplace_back(Compression::kBzip2, tool_compress("bzip2 -c", data));
+  for (const auto& [c, bytes] : packed) {
+    util::StringReader in(bytes);
+    auto r = AutoDecompressReader::open(in, {}, AcceptedCompressions::kAll);
+    ASSERT_TRUE(r) << compression_name(c) << ": " << r.error().message();
     EXPECT_EQ((*r)->compression(), c);
     EXPECT_EQ(util::read_all(**r, 1 << 20).value(), data);
   }
-  const std::string xz_head(
-      "\xfd"
-      "7zXZ\0\0\0",
-      8);
-  util::StringReader xz(xz_head);
-  auto r = AutoDecompressReader::open(xz);
+  util::StringReader lz4("\x04\x22\x4d\x18rest");
+  auto r = AutoDecompressReader::open(lz4, {}, AcceptedCompressions::kAll);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), ErrorKind::kUnsupported);
   util::StringReader tiny("ab");
   auto t = AutoDecompressReader::open(tiny);
   ASSERT_TRUE(t);
   EXPECT_EQ(util::read_all(**t, 10).value(), "ab");
+}
+
+TEST(AutoDecompressReader, LayersRefuseXzAndBzip2) {
+  std::string data = compressible(1000);
+  for (std::string cmd : {"xz -c", "bzip2 -c"}) {
+    std::string bytes = tool_compress(cmd, data);
+    util::StringReader in(bytes);
+    auto r = AutoDecompressReader::open(in);  // AcceptedCompressions::kLayer
+    ASSERT_FALSE(r) << cmd;
+    EXPECT_EQ(r.error().kind(), ErrorKind::kUnsupported);
+    EXPECT_NE(r.error().message().find("compressed layers are not supported"), std::string::npos)
+        << r.error().message();
+  }
 }
 
 }  // namespace

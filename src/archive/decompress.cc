@@ -1,5 +1,8 @@
-// Streaming decompression: gzip (ISA-L inflate), zstd (libzstd), pass-through, and detection.
+// Streaming decompression: gzip (ISA-L inflate), zstd (libzstd), xz (liblzma), bzip2 (libbz2),
+// pass-through, and detection.
+#include <bzlib.h>
 #include <isa-l/igzip_lib.h>
+#include <lzma.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -206,6 +209,148 @@ class ZstdReader final : public util::Reader {
   bool done_ = false;
 };
 
+std::string lzma_error(lzma_ret ret) {
+  switch (ret) {
+    case LZMA_FORMAT_ERROR:
+      return "not an xz stream";
+    case LZMA_OPTIONS_ERROR:
+      return "unsupported or invalid stream options";
+    case LZMA_DATA_ERROR:
+      return "corrupt stream (damaged data, failed integrity check or trailing garbage)";
+    case LZMA_BUF_ERROR:
+      return "unexpected end of stream";
+    default:
+      return "decoder error " + std::to_string(static_cast<int>(ret));
+  }
+}
+
+// liblzma's stream decoder in LZMA_CONCATENATED mode reads every stream of a multi-stream file
+// and the stream padding between them, and reports the end only once told the input ended
+// (LZMA_FINISH); input after the last stream that is not another stream is a format error.
+class XzReader final : public util::Reader {
+ public:
+  XzReader(util::Reader& in, DecompressLimits limits)
+      : in_(in), check_(limits, "xz"), max_memory_(limits.max_xz_memory) {
+    init_ = lzma_stream_decoder(&strm_, max_memory_, LZMA_CONCATENATED);
+  }
+  ~XzReader() override { lzma_end(&strm_); }
+
+  Result<size_t> read(std::span<char> buf) override {
+    if (done_ || buf.empty()) return size_t{0};
+    if (init_ != LZMA_OK) return fail(ErrorKind::kInternal, "xz: cannot start the decoder");
+    for (;;) {
+      const bool have_input = TRY(in_.fill());
+      strm_.next_in = in_.data();
+      strm_.avail_in = in_.size();
+      strm_.next_out = reinterpret_cast<uint8_t*>(buf.data());
+      strm_.avail_out = buf.size();
+      const lzma_ret ret = lzma_code(&strm_, have_input ? LZMA_RUN : LZMA_FINISH);
+      in_.advance(in_.size() - strm_.avail_in);
+      const size_t produced = buf.size() - strm_.avail_out;
+      if (ret == LZMA_STREAM_END) done_ = true;
+      if (ret == LZMA_MEMLIMIT_ERROR) {
+        return fail(ErrorKind::kLimit,
+                    "xz: decoding needs " + std::to_string(lzma_memusage(&strm_)) +
+                        " bytes of memory, over the limit of " + std::to_string(max_memory_));
+      }
+      if (ret == LZMA_MEM_ERROR) return fail(ErrorKind::kInternal, "xz: out of memory");
+      if (ret != LZMA_OK && ret != LZMA_STREAM_END)
+        return fail(ErrorKind::kCorrupt, "xz: " + lzma_error(ret));
+      if (produced > 0) {
+        TRY(check_.add(produced, in_.consumed()));
+        return produced;
+      }
+      if (done_) return size_t{0};
+      // Without input, LZMA_FINISH either ends the stream or fails with LZMA_BUF_ERROR on the
+      // next call, so this loop ends.
+    }
+  }
+
+ private:
+  Input in_;
+  LimitCheck check_;
+  uint64_t max_memory_;
+  lzma_stream strm_ = LZMA_STREAM_INIT;
+  lzma_ret init_ = LZMA_PROG_ERROR;
+  bool done_ = false;
+};
+
+std::string bzip2_error(int code) {
+  switch (code) {
+    case BZ_DATA_ERROR:
+      return "corrupt data or CRC mismatch";
+    case BZ_DATA_ERROR_MAGIC:
+      return "not a bzip2 stream";
+    case BZ_MEM_ERROR:
+      return "out of memory";
+    default:
+      return "decoder error " + std::to_string(code);
+  }
+}
+
+// libbz2 decodes one stream at a time; after its end another stream ("BZh") may follow, as
+// pbzip2 and `cat a.bz2 b.bz2` write them. Anything else after the last stream is kCorrupt.
+class Bzip2Reader final : public util::Reader {
+ public:
+  Bzip2Reader(util::Reader& in, DecompressLimits limits) : in_(in), check_(limits, "bzip2") {}
+  ~Bzip2Reader() override {
+    if (open_) BZ2_bzDecompressEnd(&strm_);
+  }
+
+  Result<size_t> read(std::span<char> buf) override {
+    if (done_ || buf.empty()) return size_t{0};
+    for (;;) {
+      const bool have_input = TRY(in_.fill());
+      if (!open_) {
+        if (!have_input && streams_ > 0) {
+          done_ = true;
+          return size_t{0};
+        }
+        TRY(start_stream());
+      }
+      strm_.next_in = const_cast<char*>(reinterpret_cast<const char*>(in_.data()));
+      strm_.avail_in = static_cast<unsigned>(std::min<size_t>(in_.size(), UINT32_MAX));
+      const size_t want = std::min<size_t>(buf.size(), UINT32_MAX);
+      strm_.next_out = buf.data();
+      strm_.avail_out = static_cast<unsigned>(want);
+      const unsigned avail_in = strm_.avail_in;
+      const int ret = BZ2_bzDecompress(&strm_);
+      in_.advance(avail_in - strm_.avail_in);
+      if (ret == BZ_DATA_ERROR_MAGIC && streams_ > 1)
+        return fail(ErrorKind::kCorrupt, "bzip2: trailing garbage after the last stream");
+      if (ret != BZ_OK && ret != BZ_STREAM_END)
+        return fail(ErrorKind::kCorrupt, "bzip2: " + bzip2_error(ret));
+      if (ret == BZ_STREAM_END) {
+        BZ2_bzDecompressEnd(&strm_);
+        open_ = false;
+      }
+      const size_t produced = want - strm_.avail_out;
+      if (produced > 0) {
+        TRY(check_.add(produced, in_.consumed()));
+        return produced;
+      }
+      if (open_ && !have_input) return fail(ErrorKind::kCorrupt, "bzip2: unexpected end of stream");
+    }
+  }
+
+ private:
+  Status start_stream() {
+    strm_ = {};
+    if (BZ2_bzDecompressInit(&strm_, 0, 0) != BZ_OK)
+      return fail(ErrorKind::kInternal, "bzip2: cannot start the decoder");
+    open_ = true;
+    ++streams_;
+    return {};
+  }
+
+  Input in_;
+  LimitCheck check_;
+  bz_stream strm_ = {};
+  bool open_ = false;  // strm_ is initialised and inside a stream
+  uint64_t streams_ = 0;
+  bool done_ = false;
+};
+
 class PlainReader final : public util::Reader {
  public:
   PlainReader(util::Reader& in, DecompressLimits limits) : in_(in), check_(limits, "layer") {}
@@ -232,22 +377,31 @@ std::string_view compression_name(Compression c) {
       return "gzip";
     case Compression::kZstd:
       return "zstd";
+    case Compression::kXz:
+      return "xz";
+    case Compression::kBzip2:
+      return "bzip2";
   }
   return "none";
+}
+
+bool is_layer_compression(Compression c) {
+  return c == Compression::kNone || c == Compression::kGzip || c == Compression::kZstd;
 }
 
 Compression detect_compression(std::string_view head) {
   if (head.starts_with("\x1f\x8b")) return Compression::kGzip;
   if (head.starts_with("\x28\xb5\x2f\xfd")) return Compression::kZstd;
+  if (head.starts_with(std::string_view("\xfd"
+                                        "7zXZ\0",
+                                        6)))
+    return Compression::kXz;
+  if (head.size() >= 4 && head.starts_with("BZh") && head[3] >= '1' && head[3] <= '9')
+    return Compression::kBzip2;
   return Compression::kNone;
 }
 
 std::string_view unsupported_compression(std::string_view head) {
-  if (head.starts_with(std::string_view("\xfd"
-                                        "7zXZ\0",
-                                        6)))
-    return "xz";
-  if (head.starts_with("BZh")) return "bzip2";
   if (head.starts_with("\x04\x22\x4d\x18")) return "lz4";
   if (head.starts_with("PK\x03\x04")) return "zip";
   return {};
@@ -261,6 +415,14 @@ std::unique_ptr<util::Reader> zstd_reader(util::Reader& in, DecompressLimits lim
   return std::make_unique<ZstdReader>(in, limits);
 }
 
+std::unique_ptr<util::Reader> xz_reader(util::Reader& in, DecompressLimits limits) {
+  return std::make_unique<XzReader>(in, limits);
+}
+
+std::unique_ptr<util::Reader> bzip2_reader(util::Reader& in, DecompressLimits limits) {
+  return std::make_unique<Bzip2Reader>(in, limits);
+}
+
 std::unique_ptr<util::Reader> decompressing_reader(Compression c, util::Reader& in,
                                                    DecompressLimits limits) {
   switch (c) {
@@ -268,21 +430,33 @@ std::unique_ptr<util::Reader> decompressing_reader(Compression c, util::Reader& 
       return gzip_reader(in, limits);
     case Compression::kZstd:
       return zstd_reader(in, limits);
+    case Compression::kXz:
+      return xz_reader(in, limits);
+    case Compression::kBzip2:
+      return bzip2_reader(in, limits);
     case Compression::kNone:
       break;
   }
   return std::make_unique<PlainReader>(in, limits);
 }
 
-Result<std::unique_ptr<AutoDecompressReader>> AutoDecompressReader::open(util::Reader& in,
-                                                                         DecompressLimits limits) {
+Result<std::unique_ptr<AutoDecompressReader>> AutoDecompressReader::open(
+    util::Reader& in, DecompressLimits limits, AcceptedCompressions accept) {
   std::string head(8, '\0');
   head.resize(TRY(util::read_full(in, head)));
-  if (std::string_view name = unsupported_compression(head); !name.empty())
-    return fail(ErrorKind::kUnsupported,
-                std::string(name) + " compressed layers are not supported");
+  const bool layer = accept == AcceptedCompressions::kLayer;
+  if (std::string_view name = unsupported_compression(head); !name.empty()) {
+    return fail(ErrorKind::kUnsupported, std::string(name) + " compressed " +
+                                             (layer ? "layers" : "streams") + " are not supported");
+  }
+  const Compression c = detect_compression(head);
+  if (layer && !is_layer_compression(c)) {
+    return fail(ErrorKind::kUnsupported, std::string(compression_name(c)) +
+                                             " compressed layers are not supported (OCI layers "
+                                             "are gzip, zstd or uncompressed tar)");
+  }
   std::unique_ptr<AutoDecompressReader> r(new AutoDecompressReader());
-  r->compression_ = detect_compression(head);
+  r->compression_ = c;
   r->replay_ = std::make_unique<util::PrefixReader>(std::move(head), in);
   r->inner_ = decompressing_reader(r->compression_, *r->replay_, limits);
   return r;

@@ -92,6 +92,10 @@ Result<std::unique_ptr<util::Writer>> compressing_writer(Compression c, util::Wr
       return gzip_writer(out, options);
     case Compression::kZstd:
       return zstd_writer(out, options);
+    case Compression::kXz:
+    case Compression::kBzip2:
+      return util::fail(util::ErrorKind::kUnsupported,
+                        std::string(compression_name(c)) + " compression is read but not written");
     case Compression::kNone:
       break;
   }

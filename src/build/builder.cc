@@ -45,20 +45,8 @@ Result<BuildResult> export_image(store::Images& images, const BuildRequest& req,
   config.created = req.source_date_epoch ? format_time(*req.source_date_epoch, 0) : state.created;
   config.architecture = config.architecture.empty() ? "amd64" : config.architecture;
   config.os = config.os.empty() ? "linux" : config.os;
-  std::string config_bytes = oci::to_json(config);
-  oci::Manifest m;
-  m.media_type = std::string(oci::media::kOciManifest);
-  m.config.media_type = std::string(oci::media::kOciConfig);
-  m.config.digest = TRY(images.store().put_blob(config_bytes));
-  m.config.size = static_cast<int64_t>(config_bytes.size());
-  m.layers = state.layers;
-  std::string manifest_bytes = oci::to_json(m);
   BuildResult out;
-  out.manifest.media_type = m.media_type;
-  out.manifest.digest = TRY(images.store().put_blob(manifest_bytes));
-  out.manifest.size = static_cast<int64_t>(manifest_bytes.size());
-  out.id = m.config.digest;
-  TRY(images.add(out.manifest, req.tags));
+  std::tie(out.id, out.manifest) = TRY(images.put_image(config, state.layers, req.tags));
   return out;
 }
 

@@ -2,8 +2,9 @@
 // unpacked into the destination directory with the one tar reader and layer applier, through
 // a TreeFs view rooted at that directory, so the archive's paths and ".." stop there.
 //
-// An archive is what Docker's ADD takes for one: a stream that, once decompressed, yields a tar
-// header. Anything else (a plain file, a gzip of text, a zip) is copied as it is.
+// An archive is what Docker's ADD takes for one: a stream that, once decompressed (gzip, zstd,
+// xz or bzip2), yields a tar header. Anything else (a plain file, a gzip of text, a zip) is
+// copied as it is.
 #include "archive/compress.h"
 #include "archive/layer_apply.h"
 #include "archive/tar.h"
@@ -76,26 +77,17 @@ class SubTreeFs final : public util::TreeFs {
   std::string dir_;
 };
 
-// Compressions whose archives ADD extracts elsewhere but this build cannot decompress.
-bool undecodable_archive(std::string_view compression) {
-  return compression == "xz" || compression == "bzip2";
-}
-
 }  // namespace
 
 Result<bool> is_tar_archive(util::TreeFs& src, const std::string& path) {
   std::unique_ptr<util::Reader> in = TRY_CTX(src.open_read(path), "ADD /" + path);
   std::string head(8, '\0');
   head.resize(TRY_CTX(util::read_full(*in, head), "ADD /" + path));
-  std::string_view other = archive::unsupported_compression(head);
-  if (undecodable_archive(other)) {
-    return util::fail(ErrorKind::kUnsupported,
-                      "ADD /" + path + ": " + std::string(other) +
-                          "-compressed archives are not supported (gzip, zstd and plain tar are)");
-  }
-  if (!other.empty()) return false;  // lz4, zip: copied as they are, as Docker does
+  // lz4, zip: copied as they are, as Docker does.
+  if (!archive::unsupported_compression(head).empty()) return false;
   util::PrefixReader replay(std::move(head), *in);
-  auto stream = archive::AutoDecompressReader::open(replay);
+  auto stream =
+      archive::AutoDecompressReader::open(replay, {}, archive::AcceptedCompressions::kAll);
   if (!stream) return false;
   archive::TarReader tar(**stream);
   auto first = tar.next();
@@ -114,8 +106,8 @@ Status extract_archive(util::TreeFs& src, const std::string& path, util::TreeFs&
                        const std::string& dest_dir) {
   std::string what = "ADD /" + path + ": extract to /" + dest_dir;
   std::unique_ptr<util::Reader> in = TRY_CTX(src.open_read(path), what);
-  std::unique_ptr<archive::AutoDecompressReader> stream =
-      TRY_CTX(archive::AutoDecompressReader::open(*in), what);
+  std::unique_ptr<archive::AutoDecompressReader> stream = TRY_CTX(
+      archive::AutoDecompressReader::open(*in, {}, archive::AcceptedCompressions::kAll), what);
   archive::TarReader tar(*stream);
   SubTreeFs tree(dst, dest_dir);
   TRY_CTX(archive::apply_layer(tar, tree, {.preserve_owners = true}), what);

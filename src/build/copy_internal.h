@@ -93,8 +93,8 @@ util::Result<std::vector<SourceEntry>> walk_source(util::TreeFs& src, const Matc
 // The --exclude patterns compiled, or nullopt when there are none.
 util::Result<std::optional<dockerfile::IgnoreMatcher>> compile_excludes(const CopyRequest& request);
 
-// ADD: whether the regular file at path is a tar archive, plain or compressed (detected by
-// content). xz and bzip2 streams, which this build cannot decompress, are kUnsupported.
+// ADD: whether the regular file at path is a tar archive, plain or compressed with gzip, zstd,
+// xz or bzip2 (detected by content).
 util::Result<bool> is_tar_archive(util::TreeFs& src, const std::string& path);
 // Extracts the archive at path into the directory dest_dir of dst, keeping the archive's owners
 // and modes (archive::apply_layer confined to dest_dir).

@@ -11,6 +11,7 @@
 #include "archive/compress.h"
 #include "archive/mem_tree_fs_test_util.h"
 #include "archive/tar.h"
+#include "archive/test_util.h"
 
 namespace bonsai::build {
 namespace {
@@ -538,16 +539,45 @@ TEST_F(CopyFiles, AddCopiesWhatIsNotATarArchive) {
   EXPECT_EQ(dst_.find("copied.tar.gz")->data, src_.find("a.tar.gz")->data);
 }
 
-TEST_F(CopyFiles, AddOfXzArchiveIsUnsupported) {
-  put_file(src_, "a.tar.xz",
-           std::string("\xfd"
-                       "7zXZ\0\0rest",
-                       11));
-  CopyRequest r = request({"a.tar.xz"}, "/x/");
+// What the xz or bzip2 command makes of data, as in a user's app.tar.xz.
+std::string compress_with(const std::string& tool, std::string_view data) {
+  archive::testing::TempDir dir;
+  archive::testing::write_file(dir.file("in"), data);
+  auto [status, out] = archive::testing::run(tool + " -c < " + dir.file("in"));
+  EXPECT_EQ(status, 0) << tool;
+  return out;
+}
+
+TEST_F(CopyFiles, AddExtractsXzAndBzip2Archives) {
+  put_file(src_, "app.tar.xz", compress_with("xz", make_tar()));
+  put_file(src_, "app.tar.bz2", compress_with("bzip2", make_tar()));
+  CopyRequest r = request({"app.tar.xz"}, "/xz");
   r.unpack_archives = true;
-  auto st = copy(r);
-  ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().kind(), ErrorKind::kUnsupported);
+  ASSERT_OK(copy(r));
+  r.sources = {"app.tar.bz2"};
+  r.dest = "/bz/";
+  ASSERT_OK(copy(r));
+  EXPECT_EQ(line("xz/pkg"), "xz/pkg dir 0750 7:8");
+  EXPECT_EQ(line("xz/pkg/bin"), "xz/pkg/bin file 0755 7:8 'hello'");
+  EXPECT_EQ(line("bz/pkg/bin"), "bz/pkg/bin file 0755 7:8 'hello'");
+}
+
+TEST_F(CopyFiles, AddCopiesXzStreamsThatAreNotTarArchives) {
+  // As BuildKit does: a stream that does not decompress to a tar header is copied as it is.
+  const std::string text_xz = compress_with("xz", "just text");
+  const std::string broken(
+      "\xfd"
+      "7zXZ\0\0rest",
+      11);
+  put_file(src_, "notes.xz", text_xz);
+  put_file(src_, "broken.tar.xz", broken);
+  CopyRequest r = request({"notes.xz", "broken.tar.xz"}, "/x/");
+  r.unpack_archives = true;
+  ASSERT_OK(copy(r));
+  ASSERT_NE(dst_.find("x/notes.xz"), nullptr);
+  EXPECT_EQ(dst_.find("x/notes.xz")->data, text_xz);
+  ASSERT_NE(dst_.find("x/broken.tar.xz"), nullptr);
+  EXPECT_EQ(dst_.find("x/broken.tar.xz")->data, broken);
 }
 
 TEST_F(CopyFiles, ArchiveEntriesCannotClimbOutOfTheDestination) {

@@ -51,6 +51,7 @@ int run_main(int argc, char** argv) {
   register_fsck(app, g, cmds);
   register_debug(app, g, cmds);
   register_build(app, g, cmds);
+  register_base(app, g, cmds);
   // (further subcommands register here)
 
   // 2. Parse; usage errors exit 2 with CLI11's message.

@@ -144,16 +144,6 @@ util::Result<build::BuildRequest> make_request(const BuildFlags& f) {
   return req;
 }
 
-util::Result<build::ProgressMode> progress_mode(const BuildFlags& f) {
-  if (f.quiet) return build::ProgressMode::kQuiet;
-  if (f.progress == "auto") return build::ProgressMode::kAuto;
-  if (f.progress == "plain") return build::ProgressMode::kPlain;
-  if (f.progress == "tty") return build::ProgressMode::kTty;
-  if (f.progress == "quiet") return build::ProgressMode::kQuiet;
-  return fail(ErrorKind::kInvalidArgument,
-              "--progress " + f.progress + ": expected auto, plain, tty or quiet");
-}
-
 }  // namespace
 
 void register_build(CLI::App& app, const Globals& g, Commands& cmds) {
@@ -177,7 +167,7 @@ void register_build(CLI::App& app, const Globals& g, Commands& cmds) {
   cmds.add(sub, [&g, f]() -> util::Status {
     // 1. Check the flags and read the Dockerfile.
     build::BuildRequest req = TRY(make_request(*f));
-    build::ProgressMode mode = TRY(progress_mode(*f));
+    build::ProgressMode mode = TRY(progress_mode(f->progress, f->quiet));
     std::optional<std::pair<store::ArchiveFormat, std::string>> output;
     if (!f->output.empty()) output = TRY(parse_output(f->output));
     // 2. Build, showing progress on stderr.

@@ -44,6 +44,7 @@ void register_prune(CLI::App& app, const Globals& g, Commands& cmds);
 void register_fsck(CLI::App& app, const Globals& g, Commands& cmds);
 void register_debug(CLI::App& app, const Globals& g, Commands& cmds);
 void register_build(CLI::App& app, const Globals& g, Commands& cmds);
+void register_base(CLI::App& app, const Globals& g, Commands& cmds);
 
 // The testable core of main(): parses argv, runs one subcommand, returns the exit code.
 int run_main(int argc, char** argv);

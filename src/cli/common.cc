@@ -96,4 +96,13 @@ std::string ellipsis(std::string_view text, size_t max_runes) {
   return std::string(text.substr(0, cut)) + "…";
 }
 
+util::Result<build::ProgressMode> progress_mode(std::string_view progress, bool quiet) {
+  if (quiet || progress == "quiet") return build::ProgressMode::kQuiet;
+  if (progress == "auto") return build::ProgressMode::kAuto;
+  if (progress == "plain") return build::ProgressMode::kPlain;
+  if (progress == "tty") return build::ProgressMode::kTty;
+  return util::fail(util::ErrorKind::kInvalidArgument,
+                    "--progress " + std::string(progress) + ": expected auto, plain, tty or quiet");
+}
+
 }  // namespace bonsai::cli

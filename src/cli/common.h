@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "build/progress.h"
 #include "cli/cli.h"
 #include "store/images.h"
 
@@ -23,5 +24,8 @@ std::optional<int64_t> parse_rfc3339(std::string_view text);
 std::string created_since(std::string_view rfc3339, int64_t now);
 // Docker's Ellipsis: at most max_runes characters, the last one "…" when cut.
 std::string ellipsis(std::string_view text, size_t max_runes);
+
+// --progress auto|plain|tty|quiet, with -q winning, as docker build reads them.
+util::Result<build::ProgressMode> progress_mode(std::string_view progress, bool quiet);
 
 }  // namespace bonsai::cli

@@ -7,7 +7,8 @@ namespace {
 
 TEST(FormatTable, PadsColumnsLikeDockersTabwriter) {
   // minwidth 10, padding 3; the last column is not padded.
-  std::string t = format_table({{"REPOSITORY", "TAG", "SIZE"}, {"distroless/static", "debian12", "1.65MB"}});
+  std::string t =
+      format_table({{"REPOSITORY", "TAG", "SIZE"}, {"distroless/static", "debian12", "1.65MB"}});
   EXPECT_EQ(t,
             "REPOSITORY          TAG        SIZE\n"
             "distroless/static   debian12   1.65MB\n");

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <set>
 
+#include "oci/media_types.h"
 #include "store/layer_scan.h"
 
 namespace bonsai::store {
@@ -162,6 +163,25 @@ Result<uint64_t> Images::image_size(const Image& image) {
   for (size_t i = 0; i < image.manifest.layers.size(); ++i)
     total += TRY(layer_info(image.manifest.layers[i], image.config.diff_ids[i])).content_size;
   return total;
+}
+
+Result<std::pair<oci::Digest, oci::Descriptor>> Images::put_image(
+    const oci::ImageConfig& config, const std::vector<oci::Descriptor>& layers,
+    const std::vector<Reference>& tags) {
+  std::string config_bytes = oci::to_json(config);
+  oci::Manifest m;
+  m.media_type = std::string(oci::media::kOciManifest);
+  m.config.media_type = std::string(oci::media::kOciConfig);
+  m.config.digest = TRY(store_->put_blob(config_bytes));
+  m.config.size = static_cast<int64_t>(config_bytes.size());
+  m.layers = layers;
+  std::string manifest_bytes = oci::to_json(m);
+  oci::Descriptor desc;
+  desc.media_type = m.media_type;
+  desc.digest = TRY(store_->put_blob(manifest_bytes));
+  desc.size = static_cast<int64_t>(manifest_bytes.size());
+  TRY(add(desc, tags));
+  return std::pair{m.config.digest, desc};
 }
 
 Status Images::add(const oci::Descriptor& manifest_desc, const std::vector<Reference>& tags) {

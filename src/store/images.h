@@ -63,6 +63,12 @@ class Images {
   // image that held it (which stays as a dangling image if nothing else refers to it). With no
   // tags, adds it as a dangling image unless already present.
   Status add(const oci::Descriptor& manifest_desc, const std::vector<Reference>& tags);
+  // Writes an OCI config and manifest for `config` over `layers` (which must already be in the
+  // store) and registers it under `tags` as add() does. Returns the manifest's descriptor; the
+  // image ID is the config's digest (first element).
+  Result<std::pair<oci::Digest, oci::Descriptor>> put_image(
+      const oci::ImageConfig& config, const std::vector<oci::Descriptor>& layers,
+      const std::vector<Reference>& tags);
   // Removes one tag. If it was the image's last tag, the image is removed too.
   Status untag(const Reference& ref);
   // Removes every index entry of an image (all its tags).

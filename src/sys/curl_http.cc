@@ -2,8 +2,14 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace bonsai::sys {
 
@@ -12,26 +18,96 @@ namespace {
 using util::ErrorKind;
 using util::fail;
 
+// What the callbacks know about the transfer in progress. Redirect responses' bodies never
+// reach on_body (curl drops them when it follows a redirect), so the first call to on_body
+// belongs to the final response, whose status is known by then.
 struct Transfer {
+  CURL* curl = nullptr;
   util::Writer* body = nullptr;
   uint64_t max_bytes = 0;
-  uint64_t written = 0;
-  std::optional<util::Error> error;  // why the write callback stopped the transfer
+  uint64_t offset = 0;               // requested start of the body within the resource
+  bool started = false;              // on_body has seen the final response's status
+  bool discard = false;              // an error status: its body is not the resource
+  bool resumed = false;              // 206 from `offset`
+  uint64_t position = 0;             // resource offset of the next byte received
+  uint64_t written = 0;              // bytes passed to `body`
+  std::string content_range;         // of the latest response's headers
+  std::optional<util::Error> error;  // why a callback stopped the transfer
 };
+
+// Keeps the Content-Range header of the latest response (a redirect's headers come first).
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) t->content_range.clear();
+  constexpr std::string_view kName = "content-range:";
+  if (line.size() > kName.size() &&
+      std::equal(kName.begin(), kName.end(), line.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    line.remove_prefix(kName.size());
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    t->content_range = std::string(line);
+  }
+  return n;
+}
+
+// The first byte of a "bytes FIRST-LAST/TOTAL" Content-Range, or nullopt.
+std::optional<uint64_t> range_start(std::string_view v) {
+  if (!v.starts_with("bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  uint64_t first = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), first);
+  if (ec != std::errc() || end == v.data() || end == v.data() + v.size() || *end != '-')
+    return std::nullopt;
+  return first;
+}
+
+// Decides, on the first body bytes, where they sit in the resource: at `offset` for a 206 that
+// starts there, at 0 for any other success (the bytes before `offset` are then dropped).
+bool start_body(Transfer* t) {
+  t->started = true;
+  long status = 0;
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) {
+    t->discard = true;
+    return true;
+  }
+  if (status != 206) return true;
+  auto first = range_start(t->content_range);
+  if (!first || *first != t->offset) {
+    t->error =
+        util::Error(ErrorKind::kIo, "206 response with Content-Range \"" + t->content_range +
+                                        "\" for a request from byte " + std::to_string(t->offset));
+    return false;
+  }
+  t->resumed = t->offset > 0;
+  t->position = t->offset;
+  return true;
+}
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
-  if (t->max_bytes != 0 && t->written + n > t->max_bytes) {
+  if (!t->started && !start_body(t)) return 0;
+  if (t->discard) return n;
+  if (t->max_bytes != 0 && t->position + n > t->max_bytes) {
     t->error = util::Error(ErrorKind::kLimit,
                            "body larger than " + std::to_string(t->max_bytes) + " bytes");
     return 0;
   }
-  if (auto st = t->body->write(std::string_view(data, n)); !st) {
+  std::string_view chunk(data, n);
+  uint64_t before = t->position;
+  t->position += n;
+  // A server that ignored the range resent bytes the caller already has.
+  if (before < t->offset) chunk.remove_prefix(std::min<uint64_t>(n, t->offset - before));
+  if (chunk.empty()) return n;
+  if (auto st = t->body->write(chunk); !st) {
     t->error = st.error();
     return 0;
   }
-  t->written += n;
+  t->written += chunk.size();
   return n;
 }
 
@@ -48,8 +124,10 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return fail(ErrorKind::kInternal, "curl_easy_init failed");
   Transfer t;
+  t.curl = curl.get();
   t.body = &body;
   t.max_bytes = req.max_bytes;
+  t.offset = req.offset;
   char errbuf[CURL_ERROR_SIZE] = "";
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
@@ -62,6 +140,10 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  std::string range = std::to_string(req.offset) + "-";
+  if (req.offset > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_seconds);
   if (req.timeout_seconds > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "bonsai");
@@ -82,6 +164,7 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   util::HttpResponse out;
   out.status = status;
   out.bytes = t.written;
+  out.resumed = t.resumed;
   char* effective = nullptr;
   curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
   out.effective_url = effective ? effective : req.url;

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "sys/fd.h"
 
@@ -39,6 +41,11 @@ class LoopbackServer {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  // The raw request heads received so far, in order.
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
 
  private:
   void serve() {
@@ -52,6 +59,10 @@ class LoopbackServer {
         if (n <= 0) break;
         req.append(buf, static_cast<size_t>(n));
       }
+      {
+        std::lock_guard lock(mu_);
+        requests_.push_back(req);
+      }
       std::string path = req.substr(4, req.find(' ', 4) - 4);
       auto it = responses_.find(path);
       std::string resp = it != responses_.end()
@@ -62,6 +73,8 @@ class LoopbackServer {
     }
   }
   std::map<std::string, std::string> responses_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;
@@ -117,6 +130,82 @@ TEST(CurlHttpClient, BodyOverTheLimitIsALimitError) {
   auto r = http.get({.url = server.url("/big"), .max_bytes = 100}, body);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), util::ErrorKind::kLimit);
+}
+
+std::string partial(const std::string& body, const std::string& range) {
+  return "HTTP/1.1 206 Partial Content\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nContent-Range: bytes " + range + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST(CurlHttpClient, OffsetSendsARangeAndA206Resumes) {
+  LoopbackServer server({{"/f", partial("world", "5-9/10")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/f"), .offset = 5}, body);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 206);
+  EXPECT_TRUE(r->resumed);
+  EXPECT_EQ(body.str(), "world");
+  EXPECT_EQ(r->bytes, 5u);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_NE(server.requests()[0].find("\r\nRange: bytes=5-\r\n"), std::string::npos)
+      << server.requests()[0];
+}
+
+TEST(CurlHttpClient, NoOffsetSendsNoRange) {
+  LoopbackServer server({{"/f", ok("helloworld")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/f")}, body);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->resumed);
+  EXPECT_EQ(server.requests()[0].find("Range:"), std::string::npos);
+}
+
+TEST(CurlHttpClient, ServerIgnoringTheRangeIsReportedAndItsPrefixDropped) {
+  LoopbackServer server({{"/f", ok("helloworld")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/f"), .offset = 5}, body);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(r->resumed);
+  EXPECT_EQ(body.str(), "world");  // the body still starts at the requested offset
+  EXPECT_EQ(r->bytes, 5u);
+}
+
+TEST(CurlHttpClient, A206FromAnotherOffsetIsAnError) {
+  LoopbackServer server({{"/f", partial("helloworld", "0-9/10")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/f"), .offset = 5}, body);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("Content-Range \"bytes 0-9/10\""), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(body.str(), "");
+}
+
+TEST(CurlHttpClient, MaxBytesCountsTheBytesBeforeTheOffset) {
+  LoopbackServer server({{"/f", partial("world", "5-9/10")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/f"), .max_bytes = 8, .offset = 5}, body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), util::ErrorKind::kLimit);
+  auto whole = http.get({.url = server.url("/f"), .max_bytes = 10, .offset = 5}, body);
+  EXPECT_TRUE(whole) << whole.error().message();
+}
+
+TEST(CurlHttpClient, ErrorBodiesAreNotWritten) {
+  LoopbackServer server(
+      {{"/gone", std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close"
+                             "\r\n\r\nnot here!")}});
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url("/gone"), .offset = 3}, body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), util::ErrorKind::kNotFound);
+  EXPECT_EQ(body.str(), "");
 }
 
 TEST(CurlHttpClient, RefusesOtherProtocols) {
