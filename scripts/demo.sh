@@ -56,7 +56,7 @@ echo
 "$bonsai" images --format json |
   python3 -c '
 import json, sys
-article = {"golang:bookworm": "999MB", "node:bookworm": "991MB", "distroless/static:debian12": "",
+article = {"golang:bookworm": "", "node:bookworm": "", "distroless/static:debian12": "",
            "distroless/base:debian12": "", "debian:bookworm": "","go-hello:golang": "999MB", "go-hello:multistage": "12.6MB",
            "go-hello:distroless": "8.86MB", "node-hello:node": "991MB"}
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
