@@ -81,7 +81,7 @@ Result<std::vector<debian::Package>> resolve(const debian::BaseSpec& spec, util:
     ro.excluded = spec.exclude;
     ro.include_essential = spec.essential;
     ro.priorities = spec.priorities;
-    debian::Resolution resolved = TRY(debian::resolve(all, ro));
+    debian::Resolution resolved = TRY_CTX(debian::resolve(all, ro), spec.path);
     std::vector<debian::Package> out;
     for (auto& c : resolved.packages) out.push_back(std::move(c.package));
     step.status(fmt::format("{} packages", out.size()));

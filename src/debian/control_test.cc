@@ -88,7 +88,7 @@ TEST(Package, FromParagraph) {
   EXPECT_EQ(pkg->size, 2757936u);
   EXPECT_EQ(pkg->depends, "libgcc-s1");
   EXPECT_FALSE(pkg->essential);
-  EXPECT_EQ(pkg->control.get_or("Priority"), "optional");
+  EXPECT_EQ(pkg->priority, "optional");
 }
 
 TEST(Package, RejectsUnsafeOrIncompleteEntries) {

@@ -34,7 +34,7 @@ bool safe_pool_path(std::string_view p) {
 
 }  // namespace
 
-Result<Package> package_from_paragraph(Paragraph p, std::string_view source,
+Result<Package> package_from_paragraph(const Paragraph& p, std::string_view source,
                                        bool require_download) {
   auto where = [&] { return fmt::format("{}: paragraph at line {}", source, p.line); };
   Package pkg;
@@ -84,7 +84,6 @@ Result<Package> package_from_paragraph(Paragraph p, std::string_view source,
       return fail(ErrorKind::kCorrupt, fmt::format("{}: {}: no Size", where(), pkg.name));
     }
   }
-  pkg.control = std::move(p);
   return pkg;
 }
 

@@ -25,12 +25,14 @@ struct Package {
   std::string sha256;  // hex
   std::string suite;   // where it was found ("bookworm-security"), set by the index loader
   std::string mirror;  // mirror URL it was found on, set by the index loader
-  Paragraph control;   // every field, for the dpkg status written into images
+  // The other fields are not kept: the dpkg records bonsai writes come from the .deb's own
+  // control file, and 63,000 index entries are loaded per suite.
 };
 
 // Builds a Package from a Packages paragraph. Missing Package/Version/Architecture is a kCorrupt
 // error naming `source` and the paragraph's line; so is a Filename with "..", an absolute
 // Filename, or a SHA256 that is not 64 hex digits (only when require_download is true).
-Result<Package> package_from_paragraph(Paragraph p, std::string_view source, bool require_download);
+Result<Package> package_from_paragraph(const Paragraph& p, std::string_view source,
+                                       bool require_download);
 
 }  // namespace bonsai::debian
