@@ -38,7 +38,10 @@ ex="$top/examples"
 # 5. Run each once (through Docker, on the host's loopback) and check it answers on 8080.
 bash "$shared/bench/peers-setup.sh" >/dev/null
 for image in go-hello:golang go-hello:multistage go-hello:distroless node-hello:node; do
-  "$bonsai" save "$image" | docker load -q >/dev/null
+  # Docker gets the image only when it does not already hold this exact ID.
+  id=$("$bonsai" inspect "$image" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+  [ "$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null)" == "$id" ] ||
+    "$bonsai" save "$image" | docker load -q >/dev/null
   docker rm -f bonsai-demo >/dev/null 2>&1 || true
   docker run -d --name bonsai-demo --network host "$image" >/dev/null
   reply=""

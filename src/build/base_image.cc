@@ -57,23 +57,66 @@ std::string mirror_for(const debian::BaseSpec& spec, const std::vector<debian::S
   return security ? "http://deb.debian.org/debian-security" : "http://deb.debian.org/debian";
 }
 
-// Signed indexes -> the resolved packages in install order.
+// What a resolution depends on: the spec's choices and the signed hashes of every index read.
+Result<std::string> resolution_key(const debian::BaseSpec& spec, util::HttpClient& http,
+                                   const debian::DownloadCache& cache,
+                                   const std::vector<std::string>& mirrors) {
+  oci::OrderedJson k = oci::OrderedJson::object();
+  k["v"] = 1;
+  k["arch"] = spec.architecture;
+  k["packages"] = spec.packages;
+  k["exclude"] = spec.exclude;
+  k["essential"] = spec.essential;
+  k["priorities"] = spec.priorities;
+  k["keyrings"] = spec.keyrings;
+  oci::OrderedJson indexes = oci::OrderedJson::array();
+  debian::IndexOptions only_release;
+  only_release.release_only = true;
+  for (size_t i = 0; i < spec.suites.size(); ++i) {
+    debian::PackageIndex index =
+        TRY(debian::load_packages(http, cache, mirrors[i], spec.suites[i], spec.components,
+                                  spec.architecture, spec.keyrings, only_release));
+    for (const std::string& c : spec.components) {
+      std::string base = c + "/binary-" + spec.architecture + "/Packages";
+      const debian::ReleaseFile* f = index.release.find(base);
+      if (!f) f = index.release.find(base + ".xz");
+      if (!f) f = index.release.find(base + ".gz");
+      indexes.push_back({mirrors[i], spec.suites[i], c, f ? f->sha256 : ""});
+    }
+  }
+  k["indexes"] = indexes;
+  return "base-resolution:" + util::Sha256::hex_of(k.dump());
+}
+
+// Signed indexes -> the resolved packages in install order. The InRelease files are always
+// fetched and verified; when none of the indexes they sign changed since an earlier resolution
+// of the same choices, that resolution is reused instead of reading 60,000 entries again.
 Result<std::vector<debian::Package>> resolve(const debian::BaseSpec& spec, util::HttpClient& http,
                                              const debian::DownloadCache& cache,
-                                             Progress& progress) {
+                                             store::Images& images, Progress& progress) {
   Step step(progress, fmt::format("[base] resolve {} packages from {}", spec.packages.size(),
                                   fmt::join(spec.suites, ", ")));
   auto run = [&]() -> Result<std::vector<debian::Package>> {
     std::vector<debian::SourceEntry> host =
         debian::read_host_sources().value_or(std::vector<debian::SourceEntry>{});
+    std::vector<std::string> mirrors;
+    for (const std::string& suite : spec.suites) mirrors.push_back(mirror_for(spec, host, suite));
+    std::string key = TRY(resolution_key(spec, http, cache, mirrors));
+    if (auto hit = TRY(images.metadata().build_step(key))) {
+      auto pkgs = debian::parse_lockfile(*hit, "cached resolution");
+      if (pkgs) {
+        step.status(fmt::format("indexes unchanged: {} packages as resolved before", pkgs->size()));
+        return *pkgs;
+      }
+    }
     std::vector<debian::Package> all;
-    for (const std::string& suite : spec.suites) {
-      std::string mirror = mirror_for(spec, host, suite);
-      debian::PackageIndex index = TRY(debian::load_packages(
-          http, cache, mirror, suite, spec.components, spec.architecture, spec.keyrings));
-      std::vector<debian::Package>& pkgs = index.packages;
-      step.status(fmt::format("{} {}: {} packages", mirror, suite, pkgs.size()));
-      for (auto& p : pkgs) all.push_back(std::move(p));
+    for (size_t i = 0; i < spec.suites.size(); ++i) {
+      debian::PackageIndex index =
+          TRY(debian::load_packages(http, cache, mirrors[i], spec.suites[i], spec.components,
+                                    spec.architecture, spec.keyrings));
+      step.status(
+          fmt::format("{} {}: {} packages", mirrors[i], spec.suites[i], index.packages.size()));
+      for (auto& p : index.packages) all.push_back(std::move(p));
     }
     debian::ResolveOptions ro;
     ro.architecture = spec.architecture;
@@ -85,6 +128,8 @@ Result<std::vector<debian::Package>> resolve(const debian::BaseSpec& spec, util:
     std::vector<debian::Package> out;
     for (auto& c : resolved.packages) out.push_back(std::move(c.package));
     step.status(fmt::format("{} packages", out.size()));
+    TRY(images.metadata().put_build_step(key,
+                                         debian::lockfile_text(spec.path, spec.architecture, out)));
     return out;
   };
   return step.check(run());
@@ -124,10 +169,13 @@ Result<std::vector<debian::DebFile>> fetch_all(const std::vector<debian::Package
 // The shell line that finishes a base with maintainer scripts: each package's preinst, in
 // install order, then dpkg's own configure pass; logs that would make the layer differ every
 // day are removed.
-std::string configure_script(const std::vector<std::string>& preinst) {
-  std::string s =
-      "set -e; export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C; "
-      "for p in";
+std::string configure_script(const std::vector<std::string>& preinst, int64_t epoch) {
+  // SOURCE_DATE_EPOCH: tools that stamp dates into files (shadow's "last changed" day) use the
+  // spec's time rather than today's, so the layer is the same on any day.
+  std::string s = fmt::format(
+      "set -e; export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C "
+      "SOURCE_DATE_EPOCH={}; for p in",
+      epoch);
   for (const std::string& p : preinst) s += " " + p;
   s += "; do DPKG_MAINTSCRIPT_PACKAGE=${p%%:*} DPKG_MAINTSCRIPT_NAME=preinst "
        "/var/lib/dpkg/info/$p.preinst install; done; "
@@ -222,7 +270,7 @@ Result<BaseResult> build_base(const std::string& root, const BaseRequest& req,
     std::string text = TRY(sys::read_file(out.lock_path));
     out.packages = TRY(debian::parse_lockfile(text, out.lock_path));
   } else {
-    out.packages = TRY(resolve(spec, http, cache, progress));
+    out.packages = TRY(resolve(spec, http, cache, *images, progress));
   }
   if (req.lock_only) {
     std::string name = req.spec_path.substr(req.spec_path.rfind('/') + 1);
@@ -258,8 +306,8 @@ Result<BaseResult> build_base(const std::string& root, const BaseRequest& req,
   auto [unconfigured_id, unconfigured] = TRY(images->put_image(assembled.config, layers, {}));
   BuildRequest b;
   b.dockerfile_name = req.spec_path;
-  b.dockerfile_text =
-      fmt::format("FROM {}\nRUN {}\n", unconfigured_id.str(), configure_script(assembled.preinst));
+  b.dockerfile_text = fmt::format("FROM {}\nRUN {}\n", unconfigured_id.str(),
+                                  configure_script(assembled.preinst, spec.source_date_epoch));
   b.tags = req.tags;
   b.source_date_epoch = spec.source_date_epoch;
   BuildResult built = TRY(build_image(root, b, sandbox, progress));

@@ -315,6 +315,7 @@ Result<PackageIndex> load_packages(util::HttpClient& http, const DownloadCache& 
   VerifyOptions verify{
       .keyrings = keyrings, .fingerprints = options.fingerprints, .gpgv = options.gpgv};
   PackageIndex index = TRY(fetch_release(http, cache, dists_url, suite, verify, options));
+  if (options.release_only) return index;
   for (const std::string& component : components) {
     std::string text =
         TRY(index_text(http, cache, index.release, dists_url, suite, component, arch));

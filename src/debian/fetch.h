@@ -48,6 +48,9 @@ struct IndexOptions {
   // When InRelease cannot be downloaded (kIo: no network), use the last copy verified from the
   // same URL, checked again (signature and Valid-Until) as if it had just been downloaded.
   bool offline_fallback = true;
+  // Stop after step 1: the verified Release only, no Packages (to check whether the indexes
+  // changed since a cached resolution).
+  bool release_only = false;
 };
 
 struct PackageIndex {
