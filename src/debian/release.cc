@@ -388,8 +388,10 @@ Result<Release> parse_release(std::string_view text, std::string_view source,
   r.version = p.get_or("Version");
   r.date = TRY(date_field(p, "Date", source));
   r.valid_until = TRY(date_field(p, "Valid-Until", source));
-  for (auto w : split_words(p.get_or("Architectures"))) r.architectures.emplace_back(w);
-  for (auto w : split_words(p.get_or("Components"))) r.components.emplace_back(w);
+  // The field values are named: split_words returns views into them.
+  std::string architectures = p.get_or("Architectures"), components = p.get_or("Components");
+  for (auto w : split_words(architectures)) r.architectures.emplace_back(w);
+  for (auto w : split_words(components)) r.components.emplace_back(w);
   r.acquire_by_hash = strcasecmp(p.get_or("Acquire-By-Hash").c_str(), "yes") == 0;
   const Field* sha = find_field(p, "SHA256");
   if (!sha)
