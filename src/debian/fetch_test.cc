@@ -1,10 +1,6 @@
 #include "debian/fetch.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -17,6 +13,7 @@
 #include "store/test_util.h"
 #include "sys/curl_http.h"
 #include "sys/fd.h"
+#include "sys/loopback_server_test_util.h"
 #include "util/sha256.h"
 
 namespace bonsai::debian {
@@ -28,26 +25,7 @@ using util::ErrorKind;
 // not to, and records every request ("GET /path" plus " Range: bytes=N-" when there was one).
 class FakeMirror {
  public:
-  FakeMirror() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FakeMirror() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url(const std::string& path = "") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path = "") const { return server_.url(path); }
   void put(const std::string& path, std::string body) {
     std::lock_guard lock(mu_);
     files_[path] = std::move(body);
@@ -71,21 +49,6 @@ class FakeMirror {
   bool slow = false;
 
  private:
-  void serve() {
-    for (;;) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        req.append(buf, static_cast<size_t>(n));
-      }
-      respond(c, req);
-      ::close(c);
-    }
-  }
   void respond(int c, const std::string& req) {
     std::string path = req.substr(4, req.find(' ', 4) - 4);
     uint64_t from = 0;
@@ -116,29 +79,21 @@ class FakeMirror {
       if (!body.empty() || head.starts_with("HTTP/1.1 200"))
         head += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
     }
-    write_all(c, head);
+    sys::testing::LoopbackServer::write_all(c, head);
     if (cut_after != 0 && body.size() > cut_after) body.resize(cut_after);
     for (size_t at = 0; at < body.size();) {
       size_t n = slow ? std::min<size_t>(4096, body.size() - at) : body.size() - at;
-      write_all(c, std::string_view(body).substr(at, n));
+      sys::testing::LoopbackServer::write_all(c, std::string_view(body).substr(at, n));
       at += n;
       if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
-  static void write_all(int c, std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(c, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<size_t>(n));
     }
   }
 
   std::mutex mu_;
   std::map<std::string, std::string> files_;
   std::vector<std::string> requests_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
+  // Last: it stops (joining its thread) before the files it serves go away.
+  sys::testing::LoopbackServer server_{[this](int c, const std::string& req) { respond(c, req); }};
 };
 
 std::string content(size_t n, char seed = 'a') {

@@ -2,11 +2,7 @@
 // with a canned response chosen by the request path.
 #include "sys/curl_http.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <map>
 #include <mutex>
@@ -14,33 +10,17 @@
 #include <vector>
 
 #include "sys/fd.h"
+#include "sys/loopback_server_test_util.h"
 
 namespace bonsai::sys {
 namespace {
 
+// Answers each request with a canned response chosen by its path (404 otherwise).
 class LoopbackServer {
  public:
   explicit LoopbackServer(std::map<std::string, std::string> responses)
-      : responses_(std::move(responses)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    EXPECT_EQ(::listen(fd_, 8), 0);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~LoopbackServer() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+      : responses_(std::move(responses)) {}
+  std::string url(const std::string& path) const { return server_.url(path); }
   // The raw request heads received so far, in order.
   std::vector<std::string> requests() {
     std::lock_guard lock(mu_);
@@ -48,36 +28,22 @@ class LoopbackServer {
   }
 
  private:
-  void serve() {
-    for (;;) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        req.append(buf, static_cast<size_t>(n));
-      }
-      {
-        std::lock_guard lock(mu_);
-        requests_.push_back(req);
-      }
-      std::string path = req.substr(4, req.find(' ', 4) - 4);
-      auto it = responses_.find(path);
-      std::string resp = it != responses_.end()
-                             ? it->second
-                             : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-      (void)!::write(c, resp.data(), resp.size());
-      ::close(c);
+  void respond(int c, const std::string& req) {
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back(req);
     }
+    std::string path = req.substr(4, req.find(' ', 4) - 4);
+    auto it = responses_.find(path);
+    testing::LoopbackServer::write_all(
+        c, it != responses_.end() ? it->second
+                                  : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
   }
+
   std::map<std::string, std::string> responses_;
   std::mutex mu_;
   std::vector<std::string> requests_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
+  testing::LoopbackServer server_{[this](int c, const std::string& req) { respond(c, req); }};
 };
 
 std::string ok(const std::string& body, const std::string& extra = "") {
