@@ -29,11 +29,48 @@ Result<std::string> context_path(const std::string& context, const std::string& 
   return resolved.empty() ? context : context + "/" + resolved;
 }
 
+// The host path of a bind mount's source inside the stage or image from= names: a detached
+// overlay of its layers, read-only, or over a scratch upper dir (discarded after the step) for
+// rw, as BuildKit discards writes to a bind mount.
+Result<std::string> stage_path(const std::string& root, const dockerfile::Mount& m,
+                               const std::vector<std::string>& lowers, RunMountHolds& holds) {
+  std::string upper, work;
+  if (!m.read_only) {
+    std::string dir = TRY(Snapshots(root).make_temp());
+    holds.temp_dirs.push_back(dir);
+    upper = dir + "/upper";
+    work = dir + "/work";
+    for (const auto& d : {upper, work})
+      if (::mkdir(d.c_str(), 0755) != 0) return util::sys_fail("mkdir " + d);
+  }
+  // Always an overlay (fsmount): a lone layer would otherwise be an open_tree clone, which the
+  // sandbox's own mount namespace may not clone again.
+  std::vector<std::string> dirs = lowers;
+  if (dirs.size() == 1 && upper.empty()) dirs.push_back(TRY(Snapshots(root).empty_dir()));
+  holds.trees.push_back(TRY(sys::mount_overlay(dirs, upper, work)));
+  const std::string tree = holds.trees.back().path();
+  auto fs = TRY(sys::RootFs::open(tree));
+  std::string clean = copy_detail::clean_tree_path(m.source);
+  std::string resolved = TRY(copy_detail::resolve_in_root(*fs, clean, /*follow_last=*/true));
+  if (!TRY(fs->lstat(resolved)))
+    return fail(ErrorKind::kNotFound,
+                "RUN --mount source " + m.source + ": not found in " + m.from);
+  return resolved.empty() ? tree : tree + "/" + resolved;
+}
+
 }  // namespace
 
+RunMountHolds::~RunMountHolds() {
+  trees.clear();  // unmount before the upper dirs under them go
+  for (const auto& dir : temp_dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
 Status add_run_mounts(const std::string& root, const BuildRequest& req,
-                      const dockerfile::RunInstr& run, util::RunSpec& spec,
-                      std::vector<sys::UniqueFd>& locks) {
+                      const dockerfile::RunInstr& run, const LowerDirsOf& lowers_of,
+                      util::RunSpec& spec, RunMountHolds& holds) {
   for (const auto& m : run.mounts) {
     switch (m.type) {
       case dockerfile::MountType::kCache: {
@@ -51,7 +88,7 @@ Status add_run_mounts(const std::string& root, const BuildRequest& req,
           sys::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
           if (fd.get() < 0 || ::flock(fd.get(), LOCK_EX) != 0)
             return util::sys_fail("lock cache mount " + dir);
-          locks.push_back(std::move(fd));
+          holds.locks.push_back(std::move(fd));
         }
         spec.binds.push_back({dir, m.target, false});
         break;
@@ -87,8 +124,7 @@ Status add_run_mounts(const std::string& root, const BuildRequest& req,
             return fail(ErrorKind::kInvalidArgument, "RUN --mount=type=bind needs a context");
           source = TRY(context_path(req.context_dir, m.source));
         } else {
-          return fail(ErrorKind::kUnsupported,
-                      "RUN --mount=type=bind,from=" + m.from + " is not supported yet");
+          source = TRY(stage_path(root, m, TRY(lowers_of(m.from)), holds));
         }
         spec.binds.push_back({source, m.target, m.read_only});
         break;

@@ -16,6 +16,7 @@
 #include "dockerfile/stages.h"
 #include "store/images.h"
 #include "sys/fd.h"
+#include "sys/overlay_mount.h"
 
 namespace bonsai::build {
 
@@ -58,11 +59,26 @@ std::string cache_key(std::initializer_list<std::string_view> parts);
 std::string format_time(int64_t sec, long nsec);
 std::string now_rfc3339(const BuildRequest& request);
 
-// The RUN --mount mounts as sandbox binds and tmpfs mounts (root: the store, for cache mounts);
-// locks receives the locked cache directories, held until the step ends.
+// What a RUN step's mounts hold until the step ends: locked cache directories, the overlays
+// that bind mounts from stages and images show, and scratch dirs for writable ones.
+struct RunMountHolds {
+  std::vector<sys::UniqueFd> locks;
+  std::vector<sys::DetachedMount> trees;
+  std::vector<std::string> temp_dirs;  // removed by the destructor
+  RunMountHolds() = default;
+  RunMountHolds(const RunMountHolds&) = delete;
+  RunMountHolds& operator=(const RunMountHolds&) = delete;
+  ~RunMountHolds();
+};
+
+// The snapshot dirs (top first) of the stage or image a mount's from= names.
+using LowerDirsOf = std::function<util::Result<std::vector<std::string>>(const std::string&)>;
+
+// The RUN --mount mounts as sandbox binds and tmpfs mounts (root: the store, for cache mounts
+// and scratch dirs). lowers_of gives the layers of a from= stage or image.
 util::Status add_run_mounts(const std::string& root, const BuildRequest& request,
-                            const dockerfile::RunInstr& run, util::RunSpec& spec,
-                            std::vector<sys::UniqueFd>& locks);
+                            const dockerfile::RunInstr& run, const LowerDirsOf& lowers_of,
+                            util::RunSpec& spec, RunMountHolds& holds);
 
 // What every stage thread shares.
 struct BuildShared {

@@ -452,8 +452,11 @@ class StageRunner {
         spec.supplementary_gids = ids.groups;
         if (!env.contains("HOME")) spec.env.push_back("HOME=" + ids.home);
       }
-      std::vector<sys::UniqueFd> locks;
-      TRY(add_run_mounts(sh_.root, req_, run, spec, locks));
+      RunMountHolds holds;
+      LowerDirsOf lowers = [&](const std::string& from) -> Result<std::vector<std::string>> {
+        return lowers_of(TRY(state_for(from)));
+      };
+      TRY(add_run_mounts(sh_.root, req_, run, lowers, spec, holds));
       util::RunResult result = TRY(sh_.sandbox->run(spec));
       if (result.ok()) return {};
       std::string msg =
@@ -477,7 +480,7 @@ class StageRunner {
         DbHashCache cache(images_.metadata(), req_.context_dir);
         out += TRY(hash_copy_sources(*ctx.fs, r, &cache)) + "\n";
       } else {
-        out += TRY(source_for(m.from)).key + "\n";
+        out += TRY(state_for(m.from)).key + "\n";
       }
     }
     return out;
@@ -493,14 +496,12 @@ class StageRunner {
     return t;
   }
 
-  // COPY --from / RUN --mount from=: a stage name or index, else an image.
-  Result<SourceTree> source_for(const std::string& from) {
-    for (const auto& s : sh_.plan->stages) {
-      if ((!s.name.empty() && s.name == from) || std::to_string(s.index) == from) {
-        ImageState other = TRY(sh_.stage_result(s.index));
-        return view_of(other);
-      }
-    }
+  // COPY --from / RUN --mount from=: a stage name or index, else an image. Its key names its
+  // content; nothing is mounted until view_of() or lowers_of().
+  Result<ImageState> state_for(const std::string& from) {
+    for (const auto& s : sh_.plan->stages)
+      if ((!s.name.empty() && s.name == from) || std::to_string(s.index) == from)
+        return sh_.stage_result(s.index);
     auto image = images_.resolve(from);
     if (!image) {
       if (image.error().kind() == ErrorKind::kNotFound)
@@ -513,7 +514,7 @@ class StageRunner {
     s.config = image->config;
     s.layers = image->manifest.layers;
     s.key = cache_key({"image", image->id.str()});
-    return view_of(s);
+    return s;
   }
 
   static Result<std::optional<uint32_t>> parse_chmod(const std::string& text) {
@@ -562,6 +563,7 @@ class StageRunner {
     req.unpack_archives = copy.is_add && copy.from.empty() && copy.unpack.value_or(true);
 
     SourceTree src;
+    std::optional<ImageState> from_state;
     std::string content;
     std::vector<Download> downloads;
     std::string download_dir;
@@ -595,8 +597,8 @@ class StageRunner {
         DbHashCache cache(images_.metadata(), req_.context_dir);
         content = TRY(hash_copy_sources(*src.fs, req, &cache));
       } else {
-        src = TRY(source_for(copy.from));
-        content = src.key;
+        from_state = TRY(state_for(copy.from));
+        content = from_state->key;
       }
     }
     for (const auto& inl : copy.inline_sources) content += "\n" + inl.path + "\n" + inl.data;
@@ -622,6 +624,7 @@ class StageRunner {
                        req.uid = uid;
                        req.gid = gid;
                      }
+                     if (from_state) src = TRY(view_of(*from_state));
                      if (!local.empty()) TRY(copy_files(*src.fs, *dst, req));
                      for (const auto& d : downloads)
                        TRY(place_download(*dst, d, req.dest, req.chmod, req.uid.value_or(0),
