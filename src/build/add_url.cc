@@ -54,7 +54,7 @@ util::Result<Download> download_source(util::HttpClient& http, const std::string
 }
 
 util::Status place_download(util::TreeFs& dst, const Download& d, const std::string& dest,
-                            std::optional<uint32_t> chmod, uint32_t uid, uint32_t gid) {
+                            const std::optional<ChmodSpec>& chmod, uint32_t uid, uint32_t gid) {
   std::string path = tree_path(dest);
   auto at = TRY(dst.lstat(path));
   if (dest.back() == '/' || (at && at->type == util::FileType::kDirectory))
@@ -67,7 +67,7 @@ util::Status place_download(util::TreeFs& dst, const Download& d, const std::str
   auto out = TRY(dst.create_file(path, 0600));
   TRY(util::copy(in, *out));
   TRY(out->close());
-  TRY(dst.set_mode(path, chmod.value_or(0600)));
+  TRY(dst.set_mode(path, chmod ? chmod->apply(0600, false) : 0600));
   TRY(dst.set_owner(path, uid, gid));
   if (d.last_modified) TRY(dst.set_mtime(path, *d.last_modified, 0));
   return {};

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "build/copy.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/http.h"
@@ -32,6 +33,6 @@ util::Result<Download> download_source(util::HttpClient& http, const std::string
 
 // Writes the download into the image tree at dest (absolute; a trailing '/' marks a directory).
 util::Status place_download(util::TreeFs& dst, const Download& d, const std::string& dest,
-                            std::optional<uint32_t> chmod, uint32_t uid, uint32_t gid);
+                            const std::optional<ChmodSpec>& chmod, uint32_t uid, uint32_t gid);
 
 }  // namespace bonsai::build

@@ -81,7 +81,9 @@ class Copier {
   }
 
   uint32_t mode_of(const FileInfo& info) const {
-    return (request_.chmod ? *request_.chmod : info.mode) & 07777;
+    return request_.chmod
+               ? request_.chmod->apply(info.mode, info.type == util::FileType::kDirectory)
+               : info.mode & 07777;
   }
 
   Status set_owner(const std::string& target, const FileInfo& info) {
@@ -230,6 +232,104 @@ class Copier {
 };
 
 }  // namespace
+
+ChmodSpec ChmodSpec::octal(uint32_t bits) {
+  ChmodSpec spec;
+  spec.octal_ = bits & 07777;
+  return spec;
+}
+
+Result<ChmodSpec> ChmodSpec::parse(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return util::fail(ErrorKind::kInvalidArgument,
+                      "--chmod=" + std::string(text) + ": " + std::string(why));
+  };
+  if (text.empty()) return bad("empty mode");
+  if (text.find_first_not_of("01234567") == std::string_view::npos) {
+    if (text.size() > 5) return bad("octal mode too large");
+    uint32_t bits = 0;
+    for (char c : text) bits = bits * 8 + static_cast<uint32_t>(c - '0');
+    if (bits > 07777) return bad("octal mode too large");
+    return octal(bits);
+  }
+  // clause := [ugoa]* (op [rwxXst]* | op [ugo])+ ; clauses separated by ','.
+  ChmodSpec spec;
+  size_t i = 0;
+  while (true) {
+    uint32_t who = 0;
+    for (; i < text.size() && std::string_view("ugoa").find(text[i]) != std::string_view::npos; ++i)
+      who |= text[i] == 'u' ? 04700u : text[i] == 'g' ? 02070u : text[i] == 'o' ? 01007u : 07777u;
+    if (who == 0) who = 07777;
+    if (i >= text.size() || std::string_view("+-=").find(text[i]) == std::string_view::npos)
+      return bad("expected an octal mode or [ugoa][+-=][rwxXst] clauses, like u+x,go-w");
+    while (i < text.size() && std::string_view("+-=").find(text[i]) != std::string_view::npos) {
+      Action a;
+      a.who = who;
+      a.op = text[i++];
+      if (i < text.size() && std::string_view("ugo").find(text[i]) != std::string_view::npos) {
+        a.copy = text[i++];
+      } else {
+        for (;
+             i < text.size() && std::string_view("rwxXst").find(text[i]) != std::string_view::npos;
+             ++i) {
+          switch (text[i]) {
+            case 'r':
+              a.perms |= 0444;
+              break;
+            case 'w':
+              a.perms |= 0222;
+              break;
+            case 'x':
+              a.perms |= 0111;
+              break;
+            case 'X':
+              a.exec_if = true;
+              break;
+            case 's':
+              a.perms |= 06000;
+              break;
+            case 't':
+              a.perms |= 01000;
+              break;
+          }
+        }
+      }
+      spec.actions_.push_back(a);
+    }
+    if (i == text.size()) break;
+    if (text[i] != ',' || i + 1 == text.size())
+      return bad("unexpected '" + std::string(1, text[i]) + "'");
+    ++i;
+  }
+  return spec;
+}
+
+uint32_t ChmodSpec::apply(uint32_t mode, bool is_dir) const {
+  if (octal_) return *octal_;
+  uint32_t bits = mode & 07777;
+  const bool had_exec = (mode & 0111) != 0;
+  for (const Action& a : actions_) {
+    uint32_t perms = a.perms;
+    if (a.exec_if && (is_dir || had_exec)) perms |= 0111;
+    if (a.copy) {
+      uint32_t c = a.copy == 'u' ? (bits >> 6) & 7 : a.copy == 'g' ? (bits >> 3) & 7 : bits & 7;
+      perms = c * 0111;
+    }
+    perms &= a.who;
+    switch (a.op) {
+      case '+':
+        bits |= perms;
+        break;
+      case '-':
+        bits &= ~perms;
+        break;
+      default:
+        bits = (bits & ~a.who) | perms;
+        break;
+    }
+  }
+  return bits;
+}
 
 Status copy_files(util::TreeFs& src, util::TreeFs& dst, const CopyRequest& request) {
   std::optional<dockerfile::IgnoreMatcher> excludes = TRY(copy_detail::compile_excludes(request));

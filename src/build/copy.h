@@ -19,8 +19,8 @@
 //   else root.
 // - Copied entries keep their permission bits (07777) and mtime. Owners become chown when
 //   given, else 0:0 for the build context (preserve_owners false) or the source's own owners
-//   (COPY --from: preserve_owners true). chmod, when given, replaces the permission bits of every
-//   copied file and directory.
+//   (COPY --from: preserve_owners true). chmod, when given, sets the permission bits of every
+//   copied file and directory (see ChmodSpec).
 // - excludes (--exclude) are .dockerignore-syntax patterns matched against the path relative to
 //   the source root; ignore (.dockerignore, build context only) is applied the same way. An
 //   excluded directory is skipped whole unless the matcher has exception patterns.
@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dockerfile/dockerignore.h"
@@ -42,11 +43,34 @@
 
 namespace bonsai::build {
 
+// --chmod: octal bits ("0755"), which replace each file's permission bits, or chmod(1)
+// symbolic clauses ("u+x,go-w", "a=rX", "+x"), applied to each file's own bits as BuildKit
+// (Dockerfile 1.14) applies them. Who defaults to a (no umask); X adds execute to directories
+// and to files that already have an execute bit; the permission may also copy another class
+// ("g=u").
+class ChmodSpec {
+ public:
+  static util::Result<ChmodSpec> parse(std::string_view text);
+  static ChmodSpec octal(uint32_t bits);
+  uint32_t apply(uint32_t mode, bool is_dir) const;  // the new permission bits (07777)
+
+ private:
+  struct Action {
+    uint32_t who = 0;      // mask of the classes: 04700 u, 02070 g, 00007 o (+ 01000 for t)
+    char op = '+';         // + - =
+    uint32_t perms = 0;    // r w x s t as bits over all classes (0 when copying a class)
+    bool exec_if = false;  // X
+    char copy = 0;         // u g o: the permission is that class's current bits
+  };
+  std::optional<uint32_t> octal_;
+  std::vector<Action> actions_;
+};
+
 struct CopyRequest {
   std::vector<std::string> sources;  // as written after expansion, relative to the source root
   std::string dest;                  // absolute path in the image (WORKDIR already applied)
   std::optional<uint32_t> uid, gid;  // --chown, resolved to numbers
-  std::optional<uint32_t> chmod;     // --chmod, octal bits
+  std::optional<ChmodSpec> chmod;    // --chmod
   bool preserve_owners = false;      // true for COPY --from
   std::vector<std::string> excludes;
   bool parents = false;

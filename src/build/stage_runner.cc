@@ -517,19 +517,6 @@ class StageRunner {
     return s;
   }
 
-  static Result<std::optional<uint32_t>> parse_chmod(const std::string& text) {
-    if (text.empty()) return std::optional<uint32_t>();
-    uint32_t mode = 0;
-    for (char ch : text) {
-      if (ch < '0' || ch > '7' || mode > 07777)
-        return fail(ErrorKind::kInvalidArgument,
-                    "--chmod=" + text + ": only octal modes (like 0755) are supported");
-      mode = mode * 8 + static_cast<uint32_t>(ch - '0');
-    }
-    if (mode > 07777) return fail(ErrorKind::kInvalidArgument, "--chmod=" + text + ": too large");
-    return std::optional<uint32_t>(mode);
-  }
-
   Status copy_step(const Instruction& ins, const dockerfile::CopyInstr& copy, int number) {
     // 1. What is copied, from where, to where. URLs (ADD only) are fetched by bonsai.
     std::vector<std::string> local, urls;
@@ -556,7 +543,7 @@ class StageRunner {
                   "When using " + ins.keyword +
                       " with more than one source file, the destination must be a directory "
                       "and end with a /");
-    req.chmod = TRY(parse_chmod(copy.chmod));
+    if (!copy.chmod.empty()) req.chmod = TRY(ChmodSpec::parse(copy.chmod));
     req.preserve_owners = !copy.from.empty();
     req.excludes = copy.excludes;
     req.parents = copy.parents;
@@ -649,7 +636,7 @@ class StageRunner {
     auto w = TRY(dst.create_file(path, 0644));
     TRY(w->write(inl.data));
     TRY(w->close());
-    TRY(dst.set_mode(path, req.chmod.value_or(0644)));
+    TRY(dst.set_mode(path, req.chmod ? req.chmod->apply(0644, false) : 0644));
     TRY(dst.set_owner(path, req.uid.value_or(0), req.gid.value_or(0)));
     return {};
   }
