@@ -21,9 +21,11 @@
 //   given, else 0:0 for the build context (preserve_owners false) or the source's own owners
 //   (COPY --from: preserve_owners true). chmod, when given, sets the permission bits of every
 //   copied file and directory (see ChmodSpec).
-// - excludes (--exclude) are .dockerignore-syntax patterns matched against the path relative to
-//   the source root; ignore (.dockerignore, build context only) is applied the same way. An
-//   excluded directory is skipped whole unless the matcher has exception patterns.
+// - excludes (--exclude) are .dockerignore-syntax patterns matched against each entry's path
+//   below the source that named it (for `COPY --exclude=*.md docs/ /d/`, "a.md" in docs/), never
+//   against the source itself, as BuildKit's copier matches them; ignore (.dockerignore, build
+//   context only) is matched against the path in the context. An excluded directory is skipped
+//   whole unless the matcher has exception patterns.
 // - parents (--parents): the source's path below the root is kept under the destination; a
 //   "/./" in a source marks where the kept part starts.
 // - unpack_archives (ADD): a regular-file source that is a tar archive (plain, gzip, bzip2, xz or

@@ -46,8 +46,9 @@ class SourceFilter {
  public:
   SourceFilter(const dockerfile::IgnoreMatcher* excludes, const dockerfile::IgnoreMatcher* ignore)
       : excludes_(excludes), ignore_(ignore) {}
-  // Left out of the copy by either matcher.
-  bool excluded(std::string_view path) const;
+  // Left out of the copy: .dockerignore matches path (in the context); --exclude matches rel,
+  // the path below the matched source, as BuildKit's copier does, and never the source itself.
+  bool excluded(std::string_view path, std::string_view rel) const;
   // Absent from the build context (the .dockerignore matches it): named as a source, it is not
   // found. A directory stays visible while exception patterns may bring back something in it.
   bool ignored(std::string_view path, const util::FileInfo& info) const;

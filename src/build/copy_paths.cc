@@ -99,8 +99,9 @@ Result<std::string> resolve_in_root(util::TreeFs& fs, std::string_view path, boo
   return join_parts(done);
 }
 
-bool SourceFilter::excluded(std::string_view path) const {
-  return (excludes_ && excludes_->excluded(path)) || (ignore_ && ignore_->excluded(path));
+bool SourceFilter::excluded(std::string_view path, std::string_view rel) const {
+  return (excludes_ && !rel.empty() && excludes_->excluded(rel)) ||
+         (ignore_ && ignore_->excluded(path));
 }
 
 bool SourceFilter::ignored(std::string_view path, const FileInfo& info) const {
@@ -120,11 +121,12 @@ util::Status walk_dir(util::TreeFs& src, const std::string& dir, const std::stri
   for (util::TreeFs::DirEntry& entry : TRY(src.list_info(dir))) {
     const std::string& name = entry.name;
     std::string path = join_path(dir, name);
+    std::string entry_rel = join_path(rel, name);
     std::optional<FileInfo> info = entry.info;
-    bool excluded = filter.excluded(path);
+    bool excluded = filter.excluded(path, entry_rel);
     if (excluded && (info->type != FileType::kDirectory || !filter.has_exceptions())) continue;
     size_t mark = out.size();
-    out.push_back({path, join_path(rel, name), *info});
+    out.push_back({path, std::move(entry_rel), *info});
     if (info->type != FileType::kDirectory) continue;
     // A copy: out grows (and may move) while the subdirectory is walked.
     std::string sub_rel = out.back().rel;
@@ -140,7 +142,7 @@ util::Status walk_dir(util::TreeFs& src, const std::string& dir, const std::stri
 Result<std::vector<SourceEntry>> walk_source(util::TreeFs& src, const MatchedSource& source,
                                              const SourceFilter& filter) {
   std::vector<SourceEntry> out;
-  bool excluded = filter.excluded(source.path);
+  bool excluded = filter.excluded(source.path, "");
   bool is_dir = source.info.type == FileType::kDirectory;
   if (excluded && (!is_dir || !filter.has_exceptions())) return out;
   out.push_back({source.path, "", source.info});

@@ -413,19 +413,41 @@ TEST_F(CopyFiles, OwnersArePreservedOnlyWhenAsked) {
   EXPECT_EQ(line("chown/f"), "chown/f file 0644 100:200 'F'");
 }
 
+// Patterns match below each source ("tmp" in app/, "*.log" at any depth with **), as BuildKit's
+// copier matches them; a file named as a source (top.log, matched by "*.log") is never excluded.
 TEST_F(CopyFiles, ExcludesLeaveOutFilesAndWholeDirectories) {
   put_file(src_, "app/main.go", "m");
   put_file(src_, "app/debug.log", "l");
+  put_file(src_, "app/sub/deep.log", "d");
   put_file(src_, "app/tmp/cache", "c");
+  put_file(src_, "app/app/tmp", "not excluded: app/tmp is below the source");
   put_file(src_, "top.log", "t");
   put_file(src_, "keep.txt", "k");
   CopyRequest r = request({"app", "*.log", "keep.txt"}, "/out/");
-  r.excludes = {"**/*.log", "app/tmp"};
+  r.excludes = {"**/*.log", "tmp"};
   ASSERT_OK(copy(r));
   EXPECT_EQ(dst_.dump(),
             "out dir 0755 0:0\n"
+            "out/app dir 0755 0:0\n"
+            "out/app/tmp file 0644 0:0 'not excluded: app/tmp is below the source'\n"
             "out/keep.txt file 0644 0:0 'k'\n"
-            "out/main.go file 0644 0:0 'm'\n");
+            "out/main.go file 0644 0:0 'm'\n"
+            "out/sub dir 0755 0:0\n"
+            "out/top.log file 0644 0:0 't'\n");
+}
+
+TEST_F(CopyFiles, ExcludesAreRelativeToEachSourceNotTheContext) {
+  put_file(src_, "docs/a.md", "a");
+  put_file(src_, "docs/b.txt", "b");
+  put_file(src_, "docs/sub/c.md", "c");
+  CopyRequest r = request({"docs"}, "/d/");
+  r.excludes = {"*.md"};
+  ASSERT_OK(copy(r));
+  EXPECT_EQ(dst_.dump(),
+            "d dir 0755 0:0\n"
+            "d/b.txt file 0644 0:0 'b'\n"
+            "d/sub dir 0755 0:0\n"
+            "d/sub/c.md file 0644 0:0 'c'\n");
 }
 
 TEST_F(CopyFiles, DockerignoreHidesPathsWithExceptionsBroughtBack) {
@@ -459,7 +481,7 @@ TEST_F(CopyFiles, ExcludedDirectoryWithExceptionsIsWalked) {
   put_file(src_, "d/logs/keep", "k");
   put_file(src_, "d/empty/x.log", "x");
   CopyRequest r = request({"d"}, "/out");
-  r.excludes = {"d/logs", "d/empty", "!d/logs/keep"};
+  r.excludes = {"logs", "empty", "!logs/keep"};
   ASSERT_OK(copy(r));
   EXPECT_EQ(dst_.dump(),
             "out dir 0755 0:0\n"
@@ -801,7 +823,7 @@ TEST_F(CopyHash, OwnersCountOnlyWhenPreserved) {
 
 TEST_F(CopyHash, ExcludedFilesDoNotCount) {
   CopyRequest r = request({"d"}, "/out");
-  r.excludes = {"d/sub"};
+  r.excludes = {"sub"};
   std::string before = hash(r);
   ASSERT_TRUE(src_.remove("d/sub/b.txt"));
   put_file(src_, "d/sub/b.txt", "changed");
