@@ -192,8 +192,15 @@ Status Images::add(const oci::Descriptor& manifest_desc, const std::vector<Refer
     std::vector<oci::Descriptor> kept;
     std::set<oci::Digest> still_named;
     std::set<oci::Digest> lost_tag;
+    std::set<std::string> in_place;  // tags that already name this manifest keep their entry
     for (auto& d : index.manifests) {
       std::string n = ref_name(d);
+      if (!n.empty() && names.count(n) && d.digest == manifest_desc.digest && !in_place.count(n)) {
+        in_place.insert(n);
+        kept.push_back(d);
+        still_named.insert(d.digest);
+        continue;
+      }
       if (!n.empty() && names.count(n)) {
         lost_tag.insert(d.digest);
         continue;
@@ -216,6 +223,7 @@ Status Images::add(const oci::Descriptor& manifest_desc, const std::vector<Refer
       }
     }
     for (auto& name : names) {
+      if (in_place.count(name)) continue;
       oci::Descriptor d = manifest_desc;
       d.annotations[std::string(oci::kRefNameAnnotation)] = name;
       kept.push_back(d);

@@ -208,14 +208,18 @@ Result<oci::Index> Store::read_index() const {
 Status Store::update_index(const std::function<Status(oci::Index&)>& change) {
   FileLock held = TRY(lock("index.lock", LOCK_EX));
   oci::Index index = TRY(read_index());
+  std::string before = oci::to_json(index);
   TRY(change(index));
   index.media_type = std::string(oci::media::kOciIndex);
+  // Nothing changed (a rebuild tagging the image it tagged before): no write, no fsync.
+  std::string after = oci::to_json(index);
+  if (after == before) return {};
   // Write the temp file in ingest/ so that a crash leaves nothing stray beside index.json.
   std::string tmp = root_ + "/ingest/index-" + random_name();
   {
     sys::UniqueFd fd = TRY(sys::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
     sys::FdWriter w(fd.get(), tmp);
-    auto st = w.write(oci::to_json(index));
+    auto st = w.write(after);
     if (st) st = sys::fsync_fd(fd.get(), tmp);
     if (!st) {
       ::unlink(tmp.c_str());

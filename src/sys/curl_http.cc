@@ -1,6 +1,9 @@
 #include "sys/curl_http.h"
 
+// Plain declarations (no type-checking macros): the functions are called through pointers.
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace bonsai::sys {
 
@@ -18,10 +22,56 @@ namespace {
 using util::ErrorKind;
 using util::fail;
 
+// libcurl is loaded on first use, not linked: with the ~30 libraries it pulls in (GnuTLS,
+// Kerberos, LDAP, ...) it would be mapped and relocated at every start of bonsai, which is
+// most of the time of a build whose steps are all cached, and most commands never make a
+// request.
+struct CurlApi {
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+};
+
+util::Result<const CurlApi*> curl_api() {
+  static CurlApi api;
+  static std::string error;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* why = ::dlerror();
+      error = why ? why : "dlopen failed";
+      return;
+    }
+    auto load = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+      if (fn == nullptr && error.empty()) error = std::string("no symbol ") + name;
+    };
+    load(api.global_init, "curl_global_init");
+    load(api.easy_init, "curl_easy_init");
+    load(api.easy_cleanup, "curl_easy_cleanup");
+    load(api.easy_setopt, "curl_easy_setopt");
+    load(api.easy_perform, "curl_easy_perform");
+    load(api.easy_getinfo, "curl_easy_getinfo");
+    load(api.easy_strerror, "curl_easy_strerror");
+    if (error.empty() && api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      error = "curl_global_init failed";
+  });
+  if (!error.empty())
+    return fail(ErrorKind::kUnsupported,
+                "libcurl.so.4 could not be loaded (" + error + "): install libcurl4");
+  return &api;
+}
+
 // What the callbacks know about the transfer in progress. Redirect responses' bodies never
 // reach on_body (curl drops them when it follows a redirect), so the first call to on_body
 // belongs to the final response, whose status is known by then.
 struct Transfer {
+  const CurlApi* api = nullptr;
   CURL* curl = nullptr;
   util::Writer* body = nullptr;
   uint64_t max_bytes = 0;
@@ -69,7 +119,7 @@ std::optional<uint64_t> range_start(std::string_view v) {
 bool start_body(Transfer* t) {
   t->started = true;
   long status = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  t->api->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) {
     t->discard = true;
     return true;
@@ -113,49 +163,48 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-CurlHttpClient::CurlHttpClient() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+CurlHttpClient::CurlHttpClient() = default;
 
 util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& req,
                                                      util::Writer& body) {
   // 1. One easy handle per request, configured for a plain, verified GET.
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  const CurlApi& api = *TRY(curl_api());
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(api.easy_init(), api.easy_cleanup);
   if (!curl) return fail(ErrorKind::kInternal, "curl_easy_init failed");
   Transfer t;
+  t.api = &api;
   t.curl = curl.get();
   t.body = &body;
   t.max_bytes = req.max_bytes;
   t.offset = req.offset;
   char errbuf[CURL_ERROR_SIZE] = "";
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  api.easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  api.easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  api.easy_setopt(c, CURLOPT_FILETIME, 1L);
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &t);
   std::string range = std::to_string(req.offset) + "-";
-  if (req.offset > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_seconds);
-  if (req.timeout_seconds > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "bonsai");
+  if (req.offset > 0) api.easy_setopt(c, CURLOPT_RANGE, range.c_str());
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_seconds);
+  if (req.timeout_seconds > 0) api.easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_seconds);
+  api.easy_setopt(c, CURLOPT_USERAGENT, "bonsai");
 
   // 2. Run it; a status of 400 or more is an error, checked before the body is trusted.
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = api.easy_perform(c);
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (t.error) return std::unexpected(t.error->context("GET " + req.url));
   if (rc != CURLE_OK)
     return fail(ErrorKind::kIo, "GET " + req.url + ": " +
-                                    (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)));
+                                    (errbuf[0] ? std::string(errbuf) : api.easy_strerror(rc)));
   if (status >= 400)
     return fail(status == 404 || status == 410 ? ErrorKind::kNotFound : ErrorKind::kIo,
                 "GET " + req.url + ": HTTP status " + std::to_string(status));
@@ -166,10 +215,10 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   out.bytes = t.written;
   out.resumed = t.resumed;
   char* effective = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+  api.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
   out.effective_url = effective ? effective : req.url;
   curl_off_t filetime = -1;
-  if (curl_easy_getinfo(c, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
+  if (api.easy_getinfo(c, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
     out.last_modified = static_cast<int64_t>(filetime);
   return out;
 }
