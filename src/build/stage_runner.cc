@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "build/add_git.h"
 #include "build/add_url.h"
 #include "build/layer_commit.h"
 #include "build/stage.h"
@@ -520,11 +521,21 @@ class StageRunner {
   Status copy_step(const Instruction& ins, const dockerfile::CopyInstr& copy, int number) {
     // 1. What is copied, from where, to where. URLs (ADD only) are fetched by bonsai.
     std::vector<std::string> local, urls;
+    struct GitPart {
+      GitSource source;
+      GitRevision revision;
+    };
+    std::vector<GitPart> gits;
     for (const auto& s : copy.sources) {
-      if (s.starts_with("git@") || (is_url_source(s) && s.ends_with(".git")))
-        return fail(ErrorKind::kUnsupported, ins.keyword + " of a git repository (" + s +
-                                                 ") is not supported; clone it in a RUN step");
-      if (!is_url_source(s)) {
+      if (is_git_source(s)) {
+        if (!copy.is_add || !copy.from.empty())
+          return fail(ErrorKind::kInvalidArgument, ins.keyword + " " + s +
+                                                       ": source can't be a git ref for " +
+                                                       (copy.is_add ? "ADD --from" : "COPY"));
+        GitSource g = TRY(parse_git_source(s));
+        TRY(apply_add_flags(g, copy.checksum, copy.keep_git_dir));
+        gits.push_back({std::move(g), {}});
+      } else if (!is_url_source(s)) {
         local.push_back(s);
       } else if (!copy.is_add || !copy.from.empty()) {
         return fail(ErrorKind::kInvalidArgument,
@@ -533,8 +544,9 @@ class StageRunner {
         urls.push_back(s);
       }
     }
-    if (!copy.checksum.empty() && (urls.size() != 1 || copy.sources.size() != 1))
-      return fail(ErrorKind::kInvalidArgument, "ADD --checksum needs exactly one URL source");
+    if (!copy.checksum.empty() && (urls.size() + gits.size() != 1 || copy.sources.size() != 1))
+      return fail(ErrorKind::kInvalidArgument,
+                  "ADD --checksum needs exactly one URL or git source");
     CopyRequest req;
     req.sources = local;
     req.dest = in_workdir(workdir(), copy.dest);
@@ -561,8 +573,24 @@ class StageRunner {
         if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
       }
     } cleanup;
-    if (!urls.empty()) {
+    // A git source's ref is resolved on every build (the commit enters the key); the
+    // repository is fetched only when the step runs.
+    for (auto& git : gits) {
+      int id = sh_.progress->add(step_name(number, "ADD " + git.source.display) + " (resolve)");
+      sh_.progress->start(id);
+      auto rev = resolve_git_revision(git.source);
+      if (!rev) {
+        sh_.progress->error(id, rev.error().message());
+        return std::unexpected(rev.error());
+      }
+      git.revision = std::move(*rev);
+      content += "\ngit " + git_cache_content(git.source, git.revision);
+      sh_.progress->done(id);
+    }
+    if (!urls.empty() || !gits.empty()) {
       cleanup.dir = download_dir = TRY(snapshots_.make_temp());
+    }
+    if (!urls.empty()) {
       sys::CurlHttpClient http;
       for (const auto& url : urls) {
         int id = sh_.progress->add(step_name(number, "ADD " + url) + " (download)");
@@ -616,9 +644,26 @@ class StageRunner {
                      for (const auto& d : downloads)
                        TRY(place_download(*dst, d, req.dest, req.chmod, req.uid.value_or(0),
                                           req.gid.value_or(0)));
+                     for (const auto& git : gits)
+                       TRY(add_git_tree(git.source, git.revision, download_dir, req, *dst));
                      for (const auto& inl : copy.inline_sources) TRY(write_inline(*dst, req, inl));
                      return {};
                    });
+  }
+
+  // A git source: the checkout's tree copied like a directory source (no archive unpacking, no
+  // .dockerignore, owners 0:0 unless --chown), read confined to the checkout.
+  static Status add_git_tree(const GitSource& source, const GitRevision& revision,
+                             const std::string& dir, const CopyRequest& req, util::TreeFs& dst) {
+    GitCheckout checkout = TRY(fetch_git(source, revision, dir));
+    auto fs = TRY(sys::RootFs::open(checkout.root));
+    CopyRequest tree = req;
+    tree.sources = {"."};
+    tree.unpack_archives = false;
+    tree.ignore = nullptr;
+    tree.preserve_owners = false;
+    tree.parents = false;
+    return copy_files(*fs, dst, tree);
   }
 
   // A heredoc source: a new file with BuildKit's default mode 0644.

@@ -16,6 +16,7 @@
 #      built (BuildKit skips it too); --target builds a stage alone
 #   5d. RUN --mount=type=bind,from= a stage and an image (read-only, rw discarded), against
 #      docker build
+#   5e. ADD of a git repository from `git daemon` on loopback, and its cache key (the commit)
 #   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
 source "$(dirname "$0")/lib.sh"
 need_docker
@@ -323,6 +324,50 @@ if bbuild bindfrom "$WORK/bindfrom" && to_docker bindfrom; then
   fi
 else
   not_ok "build with bind mounts from a stage and an image"; show_log bindfrom
+fi
+
+# 5e. ADD of a git repository served by `git daemon` on loopback: a tag's subdir with modes and a
+# symlink, no .git unless --keep-git-dir; the commit is the cache key (a rebuild is cached, a
+# new commit on the branch re-runs the ADD).
+if command -v git >/dev/null; then
+  echo "--- ADD <git repository>"
+  repo=$WORK/gitsrv/repo
+  mkdir -p "$repo" "$WORK/gitctx"
+  git -C "$repo" init -q -b main
+  mkdir -p "$repo/sub"
+  echo hello >"$repo/sub/a.txt"
+  printf '#!/bin/sh\necho run\n' >"$repo/sub/run.sh"
+  chmod +x "$repo/sub/run.sh"
+  ln -s a.txt "$repo/sub/link"
+  gitc() { git -C "$repo" -c user.email=t@example.com -c user.name=t "$@"; }
+  gitc add . && gitc commit -qm one && gitc tag v1
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  git daemon --reuseaddr --base-path="$WORK/gitsrv" --export-all --listen=127.0.0.1 --port="$port" \
+    --pid-file="$WORK/gitd.pid" "$WORK/gitsrv" >"$WORK/gitd.log" 2>&1 &
+  for _ in $(seq 50); do git ls-remote "git://127.0.0.1:$port/repo" >/dev/null 2>&1 && break; sleep 0.1; done
+  printf 'FROM debian:bookworm\nADD git://127.0.0.1:%s/repo#v1:sub /x/\nADD git://127.0.0.1:%s/repo#main /plain\nADD --keep-git-dir=true git://127.0.0.1:%s/repo /full\n' \
+    "$port" "$port" "$port" >"$WORK/gitctx/Dockerfile"
+  if bbuild git "$WORK/gitctx" && to_docker git; then
+    ok "ADD of a git repository"
+    tree bonsai-test-feat-git "$WORK/git.tree"
+    equal "the tag's subdir: modes, a symlink" \
+      "/x/a.txt f 0644 0:0 6|/x/link l 0777 0:0 -|/x/run.sh f 0755 0:0 19" \
+      "$(grep '^/x/' "$WORK/git.tree" | cut -d' ' -f1-5 | paste -sd'|')"
+    equal "no .git without --keep-git-dir" "" "$(grep '^/plain/.git' "$WORK/git.tree")"
+    equal "--keep-git-dir keeps it" "/full/.git/HEAD" "$(grep -o '^/full/.git/HEAD' "$WORK/git.tree")"
+    bbuild git2 "$WORK/gitctx" || true
+    equal "unchanged repository: the ADD is cached" "CACHED" "$(step_status "$WORK/git2" "ADD git://127.0.0.1:$port/repo#main /plain")"
+    echo two >"$repo/sub/b.txt"
+    gitc add . && gitc commit -qm two
+    bbuild git3 "$WORK/gitctx" || true
+    equal "a new commit on the branch: that ADD runs again" "RAN" "$(step_status "$WORK/git3" "ADD git://127.0.0.1:$port/repo#main /plain")"
+    equal "the tag did not move: its ADD stays cached" "CACHED" "$(step_status "$WORK/git3" "ADD git://127.0.0.1:$port/repo#v1:sub /x/")"
+  else
+    not_ok "ADD of a git repository"; show_log git
+  fi
+  kill "$(cat "$WORK/gitd.pid")" 2>/dev/null
+else
+  not_ok "git is missing: run scripts/install-deps.sh"
 fi
 
 # 6. A failing RUN.
