@@ -12,7 +12,7 @@ pkgs=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 gzip pigz zstd xz-utils bzip2 isal libdeflate-tools time curl busybox-static
-  gpgv debian-archive-keyring gnupg git
+  gpgv debian-archive-keyring gnupg git openssh-client
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -35,6 +35,12 @@ struct SecretSource {
   std::string path;  // host file
 };
 
+// --ssh: an ssh-agent socket the build may use through RUN --mount=type=ssh.
+struct SshSource {
+  std::string id;      // "default" unless named
+  std::string socket;  // host path of the agent's socket
+};
+
 struct BuildRequest {
   std::string context_dir;      // empty: no context (Dockerfile read from stdin)
   std::string dockerfile_name;  // for messages and for finding <name>.dockerignore
@@ -44,6 +50,7 @@ struct BuildRequest {
   bool no_cache = false;
   util::SandboxNetwork network = util::SandboxNetwork::kNone;
   std::vector<SecretSource> secrets;
+  std::vector<SshSource> ssh;
   std::vector<std::pair<std::string, std::string>> labels;  // --label, added to the image
   std::vector<store::Reference> tags;
   std::optional<int64_t> source_date_epoch;  // fixes every timestamp when set

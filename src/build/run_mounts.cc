@@ -71,6 +71,7 @@ RunMountHolds::~RunMountHolds() {
 Status add_run_mounts(const std::string& root, const BuildRequest& req,
                       const dockerfile::RunInstr& run, const LowerDirsOf& lowers_of,
                       util::RunSpec& spec, RunMountHolds& holds) {
+  int ssh_count = 0;
   for (const auto& m : run.mounts) {
     switch (m.type) {
       case dockerfile::MountType::kCache: {
@@ -129,8 +130,28 @@ Status add_run_mounts(const std::string& root, const BuildRequest& req,
         spec.binds.push_back({source, m.target, m.read_only});
         break;
       }
-      case dockerfile::MountType::kSsh:
-        return fail(ErrorKind::kUnsupported, "RUN --mount=type=ssh is not supported");
+      case dockerfile::MountType::kSsh: {
+        // The agent's socket itself, bound read-only (connecting needs no write access to the
+        // mount); the first ssh mount becomes SSH_AUTH_SOCK, as in BuildKit.
+        std::string id = m.cache_id.empty() ? "default" : m.cache_id;
+        const SshSource* found = nullptr;
+        for (const auto& s : req.ssh)
+          if (s.id == id) found = &s;
+        if (!found) {
+          if (m.required)
+            return fail(ErrorKind::kNotFound,
+                        "no SSH key \"" + id + "\" forwarded from the client: pass --ssh " + id);
+          break;
+        }
+        std::string target =
+            m.target.empty() ? "/run/buildkit/ssh_agent." + std::to_string(ssh_count) : m.target;
+        ++ssh_count;
+        spec.binds.push_back({found->socket, target, true});
+        bool has_sock = false;
+        for (const auto& e : spec.env) has_sock |= e.starts_with("SSH_AUTH_SOCK=");
+        if (!has_sock) spec.env.push_back("SSH_AUTH_SOCK=" + target);
+        break;
+      }
     }
   }
   return {};

@@ -1,5 +1,6 @@
 // bonsai build: `docker build` with no daemon (the executor is build/builder.h).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,7 +21,7 @@ using util::fail;
 
 struct BuildFlags {
   std::string context, file, target, network = "none", progress = "auto", iidfile, output, platform;
-  std::vector<std::string> tags, build_args, secrets, labels;
+  std::vector<std::string> tags, build_args, secrets, ssh, labels;
   bool no_cache = false, quiet = false;
 };
 
@@ -71,6 +72,34 @@ util::Result<build::SecretSource> parse_secret(const std::string& text) {
   if (s.path.empty()) s.path = s.id;
   if (::access(s.path.c_str(), R_OK) != 0)
     return util::sys_fail("--secret " + text + ": read " + s.path);
+  return s;
+}
+
+// --ssh default|ID[=SOCKET]: an ssh-agent socket ($SSH_AUTH_SOCK when none is named). Docker
+// also takes key files, for which BuildKit runs an agent of its own; bonsai takes sockets only.
+util::Result<build::SshSource> parse_ssh(const std::string& text) {
+  build::SshSource s;
+  size_t eq = text.find('=');
+  s.id = text.substr(0, eq);
+  if (eq != std::string::npos) s.socket = text.substr(eq + 1);
+  if (s.id.empty()) return fail(ErrorKind::kInvalidArgument, "--ssh " + text + ": no id");
+  if (s.socket.find(',') != std::string::npos)
+    return fail(ErrorKind::kUnsupported,
+                "--ssh " + text + ": only one agent socket per id (key files are not supported)");
+  if (s.socket.empty()) {
+    const char* env = std::getenv("SSH_AUTH_SOCK");
+    if (env == nullptr || *env == '\0')
+      return fail(ErrorKind::kInvalidArgument,
+                  "--ssh " + text + ": SSH_AUTH_SOCK is not set: start ssh-agent or name a socket");
+    s.socket = env;
+  }
+  struct stat st;
+  if (::stat(s.socket.c_str(), &st) != 0) return util::sys_fail("--ssh " + text + ": " + s.socket);
+  if (!S_ISSOCK(st.st_mode))
+    return fail(ErrorKind::kUnsupported,
+                "--ssh " + text + ": " + s.socket +
+                    " is not an agent socket (key files are not supported: ssh-add the key to an "
+                    "ssh-agent and pass its socket)");
   return s;
 }
 
@@ -132,6 +161,7 @@ util::Result<build::BuildRequest> make_request(const BuildFlags& f) {
     req.labels.emplace_back(k, v == "\x01" ? "" : v);
   }
   for (const auto& s : f.secrets) req.secrets.push_back(TRY(parse_secret(s)));
+  for (const auto& s : f.ssh) req.ssh.push_back(TRY(parse_ssh(s)));
   if (f.network == "host")
     req.network = util::SandboxNetwork::kHost;
   else if (f.network != "none" && f.network != "default")
@@ -158,6 +188,7 @@ void register_build(CLI::App& app, const Globals& g, Commands& cmds) {
   sub->add_flag("--no-cache", f->no_cache, "Do not use cache when building the image");
   sub->add_option("--network", f->network, "Networking mode for RUN instructions (none, host)");
   sub->add_option("--secret", f->secrets, "Secret to expose to the build: id=ID,src=PATH");
+  sub->add_option("--ssh", f->ssh, "SSH agent socket to expose to the build: default|ID[=SOCKET]");
   sub->add_option("--label", f->labels, "Set metadata for an image");
   sub->add_option("--progress", f->progress, "Type of progress output (auto, plain, tty, quiet)");
   sub->add_flag("-q,--quiet", f->quiet, "Suppress the build output and print image ID on success");

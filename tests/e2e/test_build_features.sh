@@ -17,6 +17,7 @@
 #   5d. RUN --mount=type=bind,from= a stage and an image (read-only, rw discarded), against
 #      docker build
 #   5e. ADD of a git repository from `git daemon` on loopback, and its cache key (the commit)
+#   5f. RUN --mount=type=ssh against a real ssh-agent
 #   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
 source "$(dirname "$0")/lib.sh"
 need_docker
@@ -368,6 +369,43 @@ if command -v git >/dev/null; then
   kill "$(cat "$WORK/gitd.pid")" 2>/dev/null
 else
   not_ok "git is missing: run scripts/install-deps.sh"
+fi
+
+# 5f. RUN --mount=type=ssh with --ssh default: the step talks to a real ssh-agent holding one
+# key (the request-identities message of the agent protocol, sent by perl from the image), the
+# socket is gone afterwards, and a required mount without --ssh fails naming the id.
+if command -v ssh-agent >/dev/null && command -v ssh-keygen >/dev/null; then
+  echo "--- RUN --mount=type=ssh"
+  mkdir -p "$WORK/ssh"
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/key" -C bonsai-test
+  cat >"$WORK/ssh/Dockerfile" <<'EOF'
+FROM debian:bookworm
+RUN --mount=type=ssh perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ENV{SSH_AUTH_SOCK}) or die "connect: $!"; print $s pack("NC", 1, 11); read($s, $l, 4); read($s, $b, unpack("N", $l)); ($t, $n) = unpack("CN", $b); print "agent-answer type=$t keys=$n\n"' && test ! -e /run/buildkit/x
+RUN ls /run/buildkit 2>/dev/null | wc -l > /ssh-left
+EOF
+  printf 'FROM debian:bookworm\nRUN --mount=type=ssh,required=true true\n' >"$WORK/ssh/Dockerfile.required"
+  agent=$(ssh-agent -s -a "$WORK/ssh/agent.sock")
+  agent_pid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' <<<"$agent")
+  SSH_AUTH_SOCK=$WORK/ssh/agent.sock ssh-add -q "$WORK/ssh/key"
+  if SSH_AUTH_SOCK=$WORK/ssh/agent.sock bbuild ssh "$WORK/ssh" --ssh default; then
+    ok "build with an ssh mount"
+    equal "the agent answers with its one key" "agent-answer type=12 keys=1" \
+      "$(cat "$WORK/ssh.err" "$WORK/ssh.log" | grep -Eo 'agent-answer type=[0-9]+ keys=[0-9]+' | head -1)"
+    to_docker ssh
+    equal "nothing of the mount is left in the image" "0" "$(in_image bonsai-test-feat-ssh cat /ssh-left)"
+  else
+    not_ok "build with an ssh mount"; show_log ssh
+  fi
+  rc=0
+  bbuild ssh-required "$WORK/ssh" -f "$WORK/ssh/Dockerfile.required" || rc=$?
+  if [[ $rc != 0 ]] && grep -q 'no SSH key "default" forwarded' "$WORK/ssh-required.err"; then
+    ok "a required ssh mount without --ssh fails, naming the id"
+  else
+    not_ok "a required ssh mount without --ssh fails, naming the id (exit $rc)"; show_log ssh-required
+  fi
+  kill "$agent_pid" 2>/dev/null
+else
+  not_ok "ssh-agent is missing: run scripts/install-deps.sh"
 fi
 
 # 6. A failing RUN.
