@@ -291,8 +291,12 @@ class StageRunner {
   };
   using StepAction = std::function<Status(int id, StepDirs& dirs)>;
 
+  // key finds the step's result; the state after it is named by chain_key, which is key itself
+  // unless the result does not depend on the layers below (COPY --link).
   Status fs_step(int number, const std::string& title, const std::string& key,
-                 const std::string& created_by, const StepAction& action) {
+                 const std::string& created_by, const StepAction& action,
+                 const std::string& chain_key = "") {
+    const std::string& next_key = chain_key.empty() ? key : chain_key;
     int id = sh_.progress->add(step_name(number, title));
     // 1. A recorded result for this exact key is reused whole.
     if (auto rec = TRY(lookup(key))) {
@@ -301,13 +305,13 @@ class StageRunner {
         state_.config.diff_ids.push_back(*rec->diff_id);
       }
       add_history(created_by, rec->created, !rec->layer);
-      state_.key = key;
+      state_.key = next_key;
       sh_.progress->cached(id);
       return {};
     }
     // 2. Otherwise run it over a fresh upper dir and commit the change.
     sh_.progress->start(id);
-    Status st = run_fs_step(id, key, created_by, action);
+    Status st = run_fs_step(id, key, next_key, created_by, action);
     if (!st) {
       sh_.progress->error(id, st.error().message());
       return st;
@@ -316,8 +320,8 @@ class StageRunner {
     return {};
   }
 
-  Status run_fs_step(int id, const std::string& key, const std::string& created_by,
-                     const StepAction& action) {
+  Status run_fs_step(int id, const std::string& key, const std::string& next_key,
+                     const std::string& created_by, const StepAction& action) {
     StepDirs dirs;
     dirs.lowers = TRY(lowers_of(state_));
     std::string tmp = TRY(snapshots_.make_temp());
@@ -348,7 +352,7 @@ class StageRunner {
       TRY(snapshots_.adopt(layer.diff_id, dirs.upper));
     }
     add_history(created_by, rec.created, layer.empty);
-    state_.key = key;
+    state_.key = next_key;
     TRY(images_.metadata().put_build_step(key, record_json(rec)));
     return {};
   }
@@ -623,32 +627,50 @@ class StageRunner {
                         ";parents=" + (copy.parents ? "1" : "0") +
                         ";excludes=" + join(copy.excludes, ",") +
                         ";unpack=" + (req.unpack_archives ? "1" : "0");
+    // --link: the layer is made on an empty tree, so its key leaves out the layers below; only
+    // --chown names read them (resolved here, the ids enter the key).
+    std::optional<std::pair<uint32_t, uint32_t>> link_owner;
+    if (copy.link && !copy.chown.empty()) {
+      SourceTree view = TRY(view_of(state_));
+      link_owner = TRY(resolve_chown(*view.fs, copy.chown));
+      flags +=
+          ";ids=" + std::to_string(link_owner->first) + ":" + std::to_string(link_owner->second);
+    }
     std::string key =
-        cache_key({state_.key, ins.keyword, join(copy.sources, std::string_view("\0", 1)), req.dest,
-                   flags, content});
+        cache_key({copy.link ? "link" : state_.key, ins.keyword,
+                   join(copy.sources, std::string_view("\0", 1)), req.dest, flags, content});
+    std::string chain_key = copy.link ? cache_key({state_.key, "link", key}) : "";
     std::string args = ins.original.substr(std::min(ins.original.size(), ins.keyword.size()));
     while (!args.empty() && (args[0] == ' ' || args[0] == '\t')) args.erase(0, 1);
     std::string created_by = ins.keyword + " " + args + " # buildkit";
 
-    return fs_step(number, ins.keyword + " " + args, key, created_by,
-                   [&](int, StepDirs& dirs) -> Status {
-                     auto mount = TRY(sys::mount_overlay(dirs.lowers, dirs.upper, dirs.work));
-                     auto dst = TRY(sys::RootFs::open(mount.path()));
-                     if (!copy.chown.empty()) {
-                       auto [uid, gid] = TRY(resolve_chown(*dst, copy.chown));
-                       req.uid = uid;
-                       req.gid = gid;
-                     }
-                     if (from_state) src = TRY(view_of(*from_state));
-                     if (!local.empty()) TRY(copy_files(*src.fs, *dst, req));
-                     for (const auto& d : downloads)
-                       TRY(place_download(*dst, d, req.dest, req.chmod, req.uid.value_or(0),
-                                          req.gid.value_or(0)));
-                     for (const auto& git : gits)
-                       TRY(add_git_tree(git.source, git.revision, download_dir, req, *dst));
-                     for (const auto& inl : copy.inline_sources) TRY(write_inline(*dst, req, inl));
-                     return {};
-                   });
+    return fs_step(
+        number, ins.keyword + " " + args, key, created_by,
+        [&](int, StepDirs& dirs) -> Status {
+          // --link writes into the empty upper dir alone (BuildKit: a copy onto scratch, merged
+          // on top), else into the merged view of the image.
+          sys::DetachedMount mount;
+          if (!copy.link) mount = TRY(sys::mount_overlay(dirs.lowers, dirs.upper, dirs.work));
+          auto dst = TRY(sys::RootFs::open(copy.link ? dirs.upper : mount.path()));
+          if (link_owner) {
+            req.uid = link_owner->first;
+            req.gid = link_owner->second;
+          } else if (!copy.chown.empty()) {
+            auto [uid, gid] = TRY(resolve_chown(*dst, copy.chown));
+            req.uid = uid;
+            req.gid = gid;
+          }
+          if (from_state) src = TRY(view_of(*from_state));
+          if (!local.empty()) TRY(copy_files(*src.fs, *dst, req));
+          for (const auto& d : downloads)
+            TRY(place_download(*dst, d, req.dest, req.chmod, req.uid.value_or(0),
+                               req.gid.value_or(0)));
+          for (const auto& git : gits)
+            TRY(add_git_tree(git.source, git.revision, download_dir, req, *dst));
+          for (const auto& inl : copy.inline_sources) TRY(write_inline(*dst, req, inl));
+          return {};
+        },
+        chain_key);
   }
 
   // A git source: the checkout's tree copied like a directory source (no archive unpacking, no

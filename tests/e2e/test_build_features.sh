@@ -18,6 +18,7 @@
 #      docker build
 #   5e. ADD of a git repository from `git daemon` on loopback, and its cache key (the commit)
 #   5f. RUN --mount=type=ssh against a real ssh-agent
+#   5g. COPY --link: a cache hit with the same layer after a change below it
 #   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
 source "$(dirname "$0")/lib.sh"
 need_docker
@@ -406,6 +407,24 @@ EOF
   kill "$agent_pid" 2>/dev/null
 else
   not_ok "ssh-agent is missing: run scripts/install-deps.sh"
+fi
+
+# 5g. COPY --link: the layer is made on an empty tree, so a change below it (a build arg that
+# changes an earlier RUN) keeps the COPY a cache hit with the very same layer.
+echo "--- COPY --link"
+mkdir -p "$WORK/link"
+echo data >"$WORK/link/f"
+printf 'FROM debian:bookworm\nARG V=1\nRUN echo $V > /v\nCOPY --link --chmod=0640 f /app/f\n' >"$WORK/link/Dockerfile"
+last_layer() { "$BONSAI" inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["RootFS"]["Layers"][-1])'; }
+if bbuild link1 "$WORK/link" --build-arg V=1 && bbuild link2 "$WORK/link" --build-arg V=2; then
+  ok "two builds with COPY --link over different layers"
+  equal "the RUN below it ran again" "RAN" "$(step_status "$WORK/link2" "RUN echo \$V > /v")"
+  equal "the COPY --link stayed a cache hit" "CACHED" "$(step_status "$WORK/link2" "COPY --link --chmod=0640 f /app/f")"
+  equal "both images end with the same layer" "$(last_layer bonsai-test-feat-link1)" "$(last_layer bonsai-test-feat-link2)"
+  to_docker link2
+  equal "the image has the file and the build arg's RUN" "640 2" "$(in_image bonsai-test-feat-link2 sh -c 'stat -c %a /app/f; cat /v' | xargs)"
+else
+  not_ok "two builds with COPY --link over different layers"; show_log link1; show_log link2
 fi
 
 # 6. A failing RUN.
