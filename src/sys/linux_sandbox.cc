@@ -157,6 +157,8 @@ Result<ChildPlan> make_plan(const RunSpec& spec, const RunDir& run_dir) {
   for (std::string& e : plan.env_storage) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
   plan.path_env = env_value(spec.env, "PATH");
+  plan.seccomp_filter = seccomp_filter();
+  plan.capabilities = spec.uid == 0 ? kDefaultCapabilities : 0;
   return plan;
 }
 
@@ -313,7 +315,11 @@ Result<RunResult> LinuxSandbox::run(const RunSpec& spec) {
 
   // Step 2: setup records until exec (or failure), then the command's output until it ends.
   RunResult result;
-  auto status = read_status(status_r.get());
+  Result<ChildStatus> status = [&] {
+    // A stop during setup kills the child, which closes the status pipe.
+    std::stop_callback kill_setup(spec.stop, [pid] { ::kill(static_cast<pid_t>(pid), SIGKILL); });
+    return read_status(status_r.get());
+  }();
   Status pumped = status && !status->error
                       ? pump_output(spec, out_r.get(), static_cast<pid_t>(pid), result)
                       : Status{};

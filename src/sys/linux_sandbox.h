@@ -11,6 +11,10 @@
 //    image cannot redirect a mount to the host. Targets missing in the image are created as
 //    empty placeholders, which run() removes again from the upper directory afterwards, together
 //    with directories copied up only to hold them: they never reach a layer.
+//  * The command keeps only Docker's default capabilities (none unless it runs as root) and runs
+//    under a seccomp filter refusing what Docker's default profile refuses such a container:
+//    mounts, new namespaces, the kernel keyring, modules, kexec, BPF, setting the clock...
+//    (linux_sandbox_seccomp.cc). no_new_privs stays off, so setuid programs such as su work.
 //  * The child process is forked with a raw clone() and does nothing but system calls on data
 //    prepared beforehand (no allocation), so run() is safe from any thread of a multi-threaded
 //    program. It dies with the calling thread (PR_SET_PDEATHSIG).

@@ -6,7 +6,10 @@
 // the operation and the path to the status pipe and exits; the parent turns it into an Error.
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -273,6 +276,55 @@ void mount_proc(int root_fd) {
          "/proc");
 }
 
+// As runc does for Docker: the parts of /proc that reach the host kernel's settings are made
+// read-only (writing /proc/sys/kernel/core_pattern would run a program on the host as root),
+// and files that leak host memory or state are covered with /dev/null, their directories with
+// an empty read-only tmpfs. Paths this kernel lacks are skipped. Runs after mount_dev.
+void protect_proc(int root_fd) {
+  const char* read_only[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                             "/proc/sysrq-trigger"};
+  for (const char* path : read_only) {
+    int fd = openat2_in_root(root_fd, path, O_PATH);
+    if (fd < 0 && errno == ENOENT) continue;
+    if (fd < 0) fail("open", path, errno);
+    int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) fail("open_tree", path, errno);
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+      fail("make read-only", path, errno);
+    if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+      fail("mount read-only on", path, errno);
+    close(tree);
+    close(fd);
+  }
+  const char* masked[] = {"/proc/acpi", "/proc/asound",        "/proc/kcore",
+                          "/proc/keys", "/proc/latency_stats", "/proc/sched_debug",
+                          "/proc/scsi", "/proc/timer_list",    "/proc/timer_stats"};
+  for (const char* path : masked) {
+    int fd = openat2_in_root(root_fd, path, O_PATH);
+    if (fd < 0 && errno == ENOENT) continue;
+    if (fd < 0) fail("open", path, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) fail("stat", path, errno);
+    close(fd);
+    if (S_ISDIR(st.st_mode)) {
+      const char* opts[] = {"size", "4k", nullptr, nullptr};
+      attach(root_fd,
+             make_fs("tmpfs", opts,
+                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
+             path);
+      continue;
+    }
+    int null_fd = openat2_in_root(root_fd, "/dev/null", O_PATH);
+    if (null_fd < 0) fail("open", "/dev/null", errno);
+    int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) fail("open_tree", "/dev/null", errno);
+    close(null_fd);
+    attach(root_fd, tree, path);
+  }
+}
+
 void make_dev_node(int dev_fd, const char* name, unsigned major_n, unsigned minor_n) {
   if (mknodat(dev_fd, name, S_IFCHR | 0666, makedev(major_n, minor_n)) != 0)
     fail("mknod /dev/", name, errno);
@@ -351,10 +403,50 @@ void set_stdio(const ChildPlan& plan) {
     fail("dup2 stdout/stderr", "output pipe", errno);
 }
 
+// Loads the seccomp filter. Without no_new_privs (Docker does not set it: setuid programs must
+// keep working) that takes CAP_SYS_ADMIN, so it comes before the user switch and the dropping
+// of capabilities, and after the mounts and sethostname, which it refuses. What the child does
+// afterwards (prctl, capset, setuid, chdir, close_range, execve) is allowed.
+void load_seccomp(const ChildPlan& plan) {
+  struct sock_fprog program = {static_cast<unsigned short>(plan.seccomp_filter.size()),
+                               const_cast<sock_filter*>(plan.seccomp_filter.data())};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+    fail("load seccomp filter", nullptr, errno);
+}
+
+// Leaves Docker's default capabilities in the bounding set: neither a setuid program nor a
+// file capability can give the command any other. Takes CAP_SETPCAP, still held.
+void drop_bounding_set() {
+  for (int cap = 0; cap < 64; ++cap) {
+    if ((kDefaultCapabilities >> cap & 1) != 0) continue;
+    if (prctl(PR_CAPBSET_DROP, cap) == 0) continue;
+    if (errno == EINVAL) break;  // past the kernel's last capability
+    fail("prctl PR_CAPBSET_DROP", nullptr, errno);
+  }
+}
+
+// After the user switch: permitted and effective become plan.capabilities, inheritable (and
+// with it ambient) empty. For uid 0 that lowers the full set; setuid to any other user has
+// already emptied permitted and effective.
+void set_capabilities(const ChildPlan& plan) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+    uint32_t word = static_cast<uint32_t>(plan.capabilities >> (32 * i));
+    data[i].permitted = data[i].effective = word;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) fail("capset", nullptr, errno);
+}
+
+// Raw system calls, not glibc's wrappers: those run the setxid protocol over every thread glibc
+// believes exists, and in this clone of a multi-threaded parent they wait forever for a thread
+// that was being created (pthread_create) at the moment of the clone. The child is single-
+// threaded, so the per-thread system calls are exactly right.
 void switch_user(const ChildPlan& plan) {
-  if (setgroups(plan.groups.size(), plan.groups.data()) != 0) fail("setgroups", nullptr, errno);
-  if (setgid(plan.gid) != 0) fail("setgid", nullptr, errno);
-  if (setuid(plan.uid) != 0) fail("setuid", nullptr, errno);
+  if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) != 0)
+    fail("setgroups", nullptr, errno);
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) fail("setgid", nullptr, errno);
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail("setuid", nullptr, errno);
 }
 
 // execve with a PATH search (inside the root, PATH from the command's own environment).
@@ -398,13 +490,17 @@ void child_main(ChildPlan& plan) {
   if (root_fd < 0) fail("open", "/", errno);
   mount_proc(root_fd);
   mount_dev(root_fd);
+  protect_proc(root_fd);
   mount_extra(root_fd, plan);
   if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
     fail("sethostname", plan.hostname.c_str(), errno);
   if (plan.new_net) bring_up_loopback();
   set_stdio(plan);
   umask(022);
+  load_seccomp(plan);
+  drop_bounding_set();
   switch_user(plan);
+  set_capabilities(plan);
   die_with_parent(plan);
   if (chdir(plan.cwd.c_str()) != 0) fail("chdir to working directory", plan.cwd.c_str(), errno);
   if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail("close_range", nullptr, errno);

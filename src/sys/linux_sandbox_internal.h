@@ -2,8 +2,12 @@
 // that becomes the command). Not part of the module's interface.
 #pragma once
 
+#include <linux/capability.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,10 +46,33 @@ struct ChildPlan {
   std::vector<char*> argv, envp;  // null-terminated views of the storage
   std::string path_env;           // PATH from the env (or Docker's default)
 
+  // The command's restrictions, applied after the mounts: the seccomp program (see
+  // seccomp_filter below) and the permitted and effective capabilities (bit n = capability n;
+  // kDefaultCapabilities for uid 0, none for any other user, as Docker does).
+  std::vector<sock_filter> seccomp_filter;
+  uint64_t capabilities = 0;
+
   int status_fd = -1;  // write end: records for the parent (see below), close-on-exec
   int life_fd = -1;    // read end of a pipe whose write end only the parent holds
   int output_fd = -1;  // write end of the output pipe: stdout and stderr
 };
+
+// Docker's default capability set (0xa80425fb): the bounding set of every command, and the
+// permitted and effective sets of one run as root.
+inline constexpr uint64_t kDefaultCapabilities =
+    1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_FSETID | 1ULL << CAP_FOWNER |
+    1ULL << CAP_MKNOD | 1ULL << CAP_NET_RAW | 1ULL << CAP_SETGID | 1ULL << CAP_SETUID |
+    1ULL << CAP_SETFCAP | 1ULL << CAP_SETPCAP | 1ULL << CAP_NET_BIND_SERVICE |
+    1ULL << CAP_SYS_CHROOT | 1ULL << CAP_KILL | 1ULL << CAP_AUDIT_WRITE;
+static_assert(kDefaultCapabilities == 0xa80425fb, "CapBnd of a default Docker container");
+
+// The seccomp program (classic BPF) the command runs under; linux_sandbox_seccomp.cc describes
+// it. On x86-64: another architecture is killed, the x32 ABI and the calls below are EPERM,
+// clone with a namespace flag is EPERM, clone3 is ENOSYS.
+std::vector<sock_filter> seccomp_filter();
+
+// The system calls the filter refuses with EPERM whatever their arguments.
+std::span<const int> seccomp_denied_syscalls();
 
 // Records written by the child on status_fd, each ended by '\0':
 //   "S<path>"           created <path> (absolute inside the root) as a mountpoint placeholder

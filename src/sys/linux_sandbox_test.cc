@@ -2,14 +2,22 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stop_token>
+#include <thread>
 
 #include "sys/fd.h"
 #include "sys/overlay_diff.h"
@@ -20,6 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using util::RunResult;
 using util::RunSpec;
 
@@ -47,8 +56,10 @@ class LinuxSandboxTest : public ::testing::Test {
     lower_ = dir_ + "/lower";
     fs::create_directories(lower_ + "/bin");
     fs::copy_file("/bin/busybox", lower_ + "/bin/busybox");
-    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "hostname", "rm", "mkdir", "touch",
-                               "ln", "sleep", "env", "pwd", "ifconfig", "wc", "grep"})
+    for (const char* applet :
+         {"sh",    "echo",    "cat",   "ls",    "id",   "hostname", "rm", "mkdir",
+          "touch", "ln",      "sleep", "env",   "pwd",  "ifconfig", "wc", "grep",
+          "mount", "unshare", "chown", "mknod", "stat", "setpriv"})
       fs::create_symlink("busybox", lower_ + "/bin/" + applet);
     put(lower_ + "/etc/keep", "keep\n");
     put(lower_ + "/data/file", "lower\n");
@@ -278,6 +289,160 @@ TEST_F(LinuxSandboxTest, NonEmptyUpperDirectoryIsRejected) {
   auto r = sh("true");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), util::ErrorKind::kInvalidArgument);
+}
+
+// The capability lines of /proc/self/status, plus NoNewPrivs and Seccomp.
+constexpr const char* kShowCapabilities =
+    "grep -E '^(Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/self/status";
+
+// What kShowCapabilities prints for root: Docker's default set, under a seccomp filter, without
+// no_new_privs.
+constexpr const char* kRootCapabilities =
+    "CapInh:\t0000000000000000\n"
+    "CapPrm:\t00000000a80425fb\n"
+    "CapEff:\t00000000a80425fb\n"
+    "CapBnd:\t00000000a80425fb\n"
+    "CapAmb:\t0000000000000000\n"
+    "NoNewPrivs:\t0\n"
+    "Seccomp:\t2\n";
+
+TEST_F(LinuxSandboxTest, RootKeepsOnlyDockersDefaultCapabilities) {
+  auto r = sh(kShowCapabilities);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(output_, kRootCapabilities);
+}
+
+TEST_F(LinuxSandboxTest, CapabilitiesInheritableByTheCallerDoNotReachTheCommand) {
+  // Capabilities belong to a thread, and the sandbox forks from the calling one: run from a
+  // thread with CAP_SYS_ADMIN inheritable and ambient. Root's execve adds the inheritable set to
+  // the bounding set's capabilities, so the sandbox must empty it.
+  std::optional<util::Result<RunResult>> r;
+  std::thread([&] {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    ASSERT_EQ(::syscall(SYS_capget, &header, data), 0);
+    data[0].inheritable |= 1u << CAP_SYS_ADMIN;
+    ASSERT_EQ(::syscall(SYS_capset, &header, data), 0);
+    ASSERT_EQ(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0), 0);
+    r = sh(kShowCapabilities);
+  }).join();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(*r) << r->error().message();
+  EXPECT_EQ(output_, kRootCapabilities);
+}
+
+TEST_F(LinuxSandboxTest, NonRootUserHasNoCapabilities) {
+  spec_.uid = 1234;
+  spec_.gid = 1234;
+  auto r = sh(kShowCapabilities);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(output_,
+            "CapInh:\t0000000000000000\n"
+            "CapPrm:\t0000000000000000\n"
+            "CapEff:\t0000000000000000\n"
+            "CapBnd:\t00000000a80425fb\n"
+            "CapAmb:\t0000000000000000\n"
+            "NoNewPrivs:\t0\n"
+            "Seccomp:\t2\n");
+}
+
+TEST_F(LinuxSandboxTest, DroppedCapabilitiesCannotBeRaisedAgain) {
+  // Root may raise an inheritable capability only within the bounding set.
+  auto r = sh("setpriv --inh-caps +sys_admin true");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->exit_code, 0) << output_;
+  EXPECT_THAT(output_, HasSubstr("capset: Operation not permitted"));
+  // Any other user has nothing to raise from.
+  spec_.uid = 1234;
+  output_.clear();
+  r = sh("setpriv --inh-caps +chown true");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->exit_code, 0) << output_;
+  EXPECT_THAT(output_, HasSubstr("capset: Operation not permitted"));
+}
+
+TEST_F(LinuxSandboxTest, RootCanStillChownAndMakeDeviceNodes) {
+  auto r = sh("touch /owned && chown 12:34 /owned && mknod /null2 c 1 3 && echo x > /null2");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->ok()) << output_;
+  struct stat st;
+  ASSERT_EQ(::lstat((spec_.upper_dir + "/owned").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 12u);
+  EXPECT_EQ(st.st_gid, 34u);
+  ASSERT_EQ(::lstat((spec_.upper_dir + "/null2").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, makedev(1, 3));
+}
+
+TEST_F(LinuxSandboxTest, MountIsDenied) {
+  auto r = sh("mkdir /m && mount -t tmpfs none /m");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->exit_code, 0) << output_;
+  EXPECT_THAT(output_, HasSubstr("permission denied"));
+}
+
+TEST_F(LinuxSandboxTest, NewUserNamespaceIsDenied) {
+  // Needs no capability at all: only the seccomp filter stops it.
+  for (uint32_t uid : {0u, 1234u}) {
+    spec_.uid = uid;
+    output_.clear();
+    auto r = sh("unshare -U true");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_NE(r->exit_code, 0) << "uid " << uid << ": " << output_;
+    EXPECT_THAT(output_, HasSubstr("Operation not permitted")) << "uid " << uid;
+  }
+}
+
+// Docker's protections of /proc: what reaches the host kernel's settings is read-only (as root,
+// core_pattern could otherwise run a host program), host-leaking files read as empty.
+TEST_F(LinuxSandboxTest, ProcSysIsReadOnlyAndHostFilesAreMasked) {
+  auto r =
+      sh("echo x >> /proc/sys/kernel/core_pattern && echo WROTE; "
+         "[ -e /proc/sysrq-trigger ] && echo x > /proc/sysrq-trigger && echo WROTE; "
+         "for f in /proc/timer_list /proc/keys /proc/kcore; do "
+         "  [ -e $f ] && echo \"$f $(wc -c < $f)\"; "
+         "done");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_THAT(output_, Not(HasSubstr("WROTE")));
+  EXPECT_THAT(output_, HasSubstr("core_pattern: Read-only file system"));
+  // The host has /proc/timer_list (a list of every CPU's timers): inside it reads as empty.
+  if (fs::exists("/proc/timer_list")) {
+    EXPECT_THAT(output_, HasSubstr("/proc/timer_list 0\n"));
+  }
+  if (fs::exists("/proc/keys")) {
+    EXPECT_THAT(output_, HasSubstr("/proc/keys 0\n"));
+  }
+}
+
+// A non-root run (setgroups/setgid/setuid in the child) while other threads are being created:
+// glibc's wrappers would wait, in the cloned child, for a thread caught mid-creation, forever.
+// A watchdog stops a hung run, which then counts as a failure instead of hanging the test.
+TEST_F(LinuxSandboxTest, SwitchingUserDoesNotHangWhileThreadsAreCreated) {
+  std::atomic<bool> done{false};
+  std::thread spawner([&] {
+    while (!done) std::thread([] {}).join();
+  });
+  spec_.uid = 65534;
+  spec_.gid = 65534;
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 60; ++i) {
+    std::stop_source stop;
+    spec_.stop = stop.get_token();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::thread watchdog([&stop, deadline] {
+      while (!stop.stop_requested() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      stop.request_stop();
+    });
+    auto r = sh("true");
+    stop.request_stop();
+    watchdog.join();
+    if (!r || !r->ok()) (r && r->cancelled) ? ++hung : ++failed;
+  }
+  done = true;
+  spawner.join();
+  EXPECT_EQ(hung, 0);
+  EXPECT_EQ(failed, 0);
 }
 
 TEST(LegacyLowerdirOption, JoinsDirectoriesWithColons) {
