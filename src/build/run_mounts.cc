@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 #include "build/copy_internal.h"
@@ -58,6 +59,37 @@ Result<std::string> stage_path(const std::string& root, const dockerfile::Mount&
   return resolved.empty() ? tree : tree + "/" + resolved;
 }
 
+// A cache mount's directory, made whole in a scratch dir and renamed into place (a build racing
+// to make the same one keeps its own): mode and owner from the mount, and with from= the
+// content of source in that stage or image, as BuildKit seeds a new cache.
+Status new_cache_dir(const std::string& root, const std::string& dir, const dockerfile::Mount& m,
+                     const LowerDirsOf& lowers_of, RunMountHolds& holds) {
+  TRY(sys::mkdir_p(root + "/cache-mounts", 0755));
+  std::string tmp = TRY(Snapshots(root).make_temp());
+  holds.temp_dirs.push_back(tmp);
+  std::string fresh = tmp + "/cache";
+  if (::mkdir(fresh.c_str(), 0755) != 0) return util::sys_fail("mkdir " + fresh);
+  if (!m.from.empty()) {
+    dockerfile::Mount whole = m;
+    whole.source = "/";
+    whole.read_only = true;
+    std::string tree = TRY(stage_path(root, whole, TRY(lowers_of(m.from)), holds));
+    auto src = TRY(sys::RootFs::open(tree));
+    auto dst = TRY(sys::RootFs::open(fresh));
+    CopyRequest copy;
+    copy.sources = {m.source.empty() ? "." : m.source};
+    copy.dest = "/";
+    copy.preserve_owners = true;
+    TRY_CTX(copy_files(*src, *dst, copy), "seed the cache mount from " + m.from);
+  }
+  if (::chmod(fresh.c_str(), m.mode.value_or(0755)) != 0) return util::sys_fail("chmod " + fresh);
+  if (::chown(fresh.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0)
+    return util::sys_fail("chown " + fresh);
+  if (::rename(fresh.c_str(), dir.c_str()) != 0 && errno != EEXIST && errno != ENOTEMPTY)
+    return util::sys_fail("rename " + fresh + " to " + dir);
+  return {};
+}
+
 }  // namespace
 
 RunMountHolds::~RunMountHolds() {
@@ -77,13 +109,7 @@ Status add_run_mounts(const std::string& root, const BuildRequest& req,
       case dockerfile::MountType::kCache: {
         std::string id = m.cache_id.empty() ? m.target : m.cache_id;
         std::string dir = root + "/cache-mounts/" + cache_key({id});
-        if (::access(dir.c_str(), F_OK) != 0) {
-          TRY(sys::mkdir_p(dir, 0755));
-          if (::chmod(dir.c_str(), m.mode.value_or(0755)) != 0)
-            return util::sys_fail("chmod " + dir);
-          if (::chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0)
-            return util::sys_fail("chown " + dir);
-        }
+        if (::access(dir.c_str(), F_OK) != 0) TRY(new_cache_dir(root, dir, m, lowers_of, holds));
         if (m.sharing == dockerfile::CacheSharing::kLocked ||
             m.sharing == dockerfile::CacheSharing::kPrivate) {
           sys::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -19,6 +19,7 @@
 #   5e. ADD of a git repository from `git daemon` on loopback, and its cache key (the commit)
 #   5f. RUN --mount=type=ssh against a real ssh-agent
 #   5g. COPY --link: a cache hit with the same layer after a change below it
+#   5h. RUN --mount=type=cache,from= seeds a new cache from a stage
 #   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
 source "$(dirname "$0")/lib.sh"
 need_docker
@@ -425,6 +426,27 @@ if bbuild link1 "$WORK/link" --build-arg V=1 && bbuild link2 "$WORK/link" --buil
   equal "the image has the file and the build arg's RUN" "640 2" "$(in_image bonsai-test-feat-link2 sh -c 'stat -c %a /app/f; cat /v' | xargs)"
 else
   not_ok "two builds with COPY --link over different layers"; show_log link1; show_log link2
+fi
+
+# 5h. RUN --mount=type=cache,from=: a new cache starts as a copy of the stage's directory (owners
+# kept) and then keeps what the steps add.
+echo "--- RUN --mount=type=cache,from="
+mkdir -p "$WORK/cachefrom"
+cat >"$WORK/cachefrom/Dockerfile" <<'EOF'
+FROM debian:bookworm AS seed
+RUN mkdir -p /s/sub && echo seeded > /s/sub/f && chown 12:34 /s/sub/f
+FROM debian:bookworm
+RUN --mount=type=cache,id=bonsai-e2e-seed-$$,target=/c,from=seed,source=/s stat -c '%u:%g' /c/sub/f && cat /c/sub/f | tr '\n' ' ' && echo && echo more >> /c/sub/f
+EOF
+sed -i "s/\\\$\\\$/$$/" "$WORK/cachefrom/Dockerfile"
+if bbuild cachefrom1 "$WORK/cachefrom" && bbuild cachefrom2 "$WORK/cachefrom" --no-cache; then
+  ok "two builds with a cache mount seeded from a stage"
+  equal "first build: the stage's files, owners kept" "12:34 seeded" \
+    "$(grep -Eo '^#[0-9]+ [0-9.]+ (12:34|seeded.*)$' "$WORK/cachefrom1.err" "$WORK/cachefrom1.log" | sed 's/^[^ ]* [^ ]* //' | xargs)"
+  equal "second build: what the first added is kept" "12:34 seeded more" \
+    "$(grep -Eo '^#[0-9]+ [0-9.]+ (12:34|seeded.*)$' "$WORK/cachefrom2.err" "$WORK/cachefrom2.log" | sed 's/^[^ ]* [^ ]* //' | xargs)"
+else
+  not_ok "two builds with a cache mount seeded from a stage"; show_log cachefrom1; show_log cachefrom2
 fi
 
 # 6. A failing RUN.
