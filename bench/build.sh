@@ -22,7 +22,8 @@
 # Needs: ../shared/bench/peers-setup.sh and make-bases.sh run first (Docker, Buildah, the base
 # archives in $BENCH_DIR/bases).
 # Environment: BENCH_DIR (default /var/tmp/bonsai-bench), RUNS (default 5), BONSAI (the binary;
-# default: a Release build in BUILD_DIR, default <repo>/build-bench, made here), APPS (default
+# default: a RelWithDebInfo build, as scripts/build.sh makes, in BUILD_DIR, default
+# <repo>/build-bench, made here), APPS (default
 # <repo>/../shared/bench/apps). bonsai's store is $BENCH_DIR/build/bonsai-root, made afresh each
 # run (loading the four bases takes seconds, untimed; the first build unpacks them, also untimed)
 # and removed at the end, so runs never share state. If BONSAI has no `build` command, its column is "n/a".
@@ -60,7 +61,7 @@ done
 [[ -n $DOCKER_CLI ]] || die "no docker CLI that can use BuildKit (20.10, or one with buildx)"
 if [[ -z ${BONSAI:-} ]]; then
   if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
   ninja -C "$BUILD_DIR" bonsai >/dev/null
   BONSAI=$BUILD_DIR/bonsai

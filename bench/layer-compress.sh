@@ -7,7 +7,7 @@
 # (src/archive/tools/compress_main.cc), which runs the real layer writer: compression and both
 # SHA-256 digests (blob and diff-id) in one pass.
 #
-# Environment: BENCH_DIR, BUILD_DIR (default <repo>/build-bench, a Release build), RUNS
+# Environment: BENCH_DIR, BUILD_DIR (default <repo>/build-bench, a RelWithDebInfo build), RUNS
 # (default 3), WAIT_SECONDS (default 3600). igzip -2 and libdeflate-gzip -6 are run as well, for
 # reference: they are the engines behind bonsai's two gzip levels, single-threaded.
 set -euo pipefail
@@ -48,7 +48,7 @@ head -c 4 "$LAYER" | od -An -tx1 | grep -q '1f 8b' && { log "layer is gzip-compr
 
 # Step 3: build the driver.
 if [[ ! -x $BUILD_DIR/src/archive/bonsai-compress ]]; then
-  cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 ninja -C "$BUILD_DIR" -j2 bonsai-compress >/dev/null
 BC=$BUILD_DIR/src/archive/bonsai-compress
