@@ -3,10 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <random>
 
 #include "util/sha256.h"
 
@@ -54,10 +53,14 @@ Status check_creatable(const std::string& root) {
                   "\"); use an empty or new directory as the store");
 }
 
+// 64 bits from the kernel for each call: safe from any thread (a shared engine was not, and two
+// stage threads committing layers at once drew the same ingest name).
 std::string random_name() {
-  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
+  uint64_t v = 0;
+  while (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
+  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
 

@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <memory>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "store/test_util.h"
 
@@ -117,6 +121,31 @@ TEST(Store, PutBlobStoresContentUnderItsDigest) {
   auto back = s->read_blob(*d);
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(*back, "hello");
+}
+
+// Stage threads commit layers at once: every writer must get its own ingest file (a shared
+// random engine once handed two threads the same name, and the second open failed).
+TEST(Store, WritersOnManyThreadsGetTheirOwnIngestFiles) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  constexpr int kThreads = 4, kEach = 300;
+  std::vector<std::vector<std::unique_ptr<BlobWriter>>> open(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto w = s->begin_blob();  // kept open, so a repeated name would collide
+        if (!w) {
+          ++failures;
+          continue;
+        }
+        open[t].push_back(std::move(*w));
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(list_dir(dir.file("ingest")).size(), static_cast<size_t>(kThreads * kEach));
 }
 
 TEST(Store, CommitRejectsADigestMismatchAndLeavesNothingBehind) {
