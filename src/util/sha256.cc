@@ -1,23 +1,26 @@
 #include "util/sha256.h"
 
-#include <openssl/evp.h>
-
-#include <cstdlib>
+// SHA256_Init and friends are marked deprecated in OpenSSL 3 in favour of EVP, but they remain
+// part of its API and run the same assembly (see the header for why bonsai avoids EVP).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 namespace bonsai::util {
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
-}
+namespace {
+static_assert(sizeof(SHA256_CTX) <= 112 && alignof(SHA256_CTX) <= 8);
+SHA256_CTX* ctx(unsigned char* state) { return reinterpret_cast<SHA256_CTX*>(state); }
+}  // namespace
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::Sha256() { SHA256_Init(ctx(state_)); }
 
-void Sha256::update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+Sha256::~Sha256() = default;
+
+void Sha256::update(std::string_view data) { SHA256_Update(ctx(state_), data.data(), data.size()); }
 
 std::array<uint8_t, 32> Sha256::finish() {
   std::array<uint8_t, 32> out{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, out.data(), &len);
+  SHA256_Final(out.data(), ctx(state_));
   return out;
 }
 
