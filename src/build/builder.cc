@@ -87,6 +87,7 @@ Result<BuildResult> build_image(const std::string& root, const BuildRequest& req
   shared.sandbox = &sandbox;
   shared.progress = &progress;
   shared.plan = &*plan;
+  shared.idle_images.push_back(images.get());  // untouched here until the stages are done
   if (!req.context_dir.empty()) {
     int id = progress.add("[internal] load .dockerignore");
     progress.start(id);

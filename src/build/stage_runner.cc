@@ -756,9 +756,26 @@ Status mkdir_all(util::TreeFs& fs, const std::string& path, uint32_t uid, uint32
 }
 
 Result<ImageState> run_stage(BuildShared& shared, const dockerfile::Stage& stage) {
-  auto images = TRY(store::Images::open(shared.root));
-  StageRunner runner(shared, stage, *images);
-  return runner.run();
+  // 1. An idle store handle, or a new one when every handle is in use.
+  store::Images* images = nullptr;
+  {
+    std::lock_guard lock(shared.images_mu);
+    if (!shared.idle_images.empty()) {
+      images = shared.idle_images.back();
+      shared.idle_images.pop_back();
+    }
+  }
+  if (!images) {
+    auto opened = TRY(store::Images::open(shared.root));
+    images = opened.get();
+    std::lock_guard lock(shared.images_mu);
+    shared.opened_images.push_back(std::move(opened));
+  }
+  // 2. The stage; then the handle goes back for the next stage to start.
+  Result<ImageState> result = StageRunner(shared, stage, *images).run();
+  std::lock_guard lock(shared.images_mu);
+  shared.idle_images.push_back(images);
+  return result;
 }
 
 }  // namespace bonsai::build

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 namespace bonsai::store {
 
 using util::ErrorKind;
@@ -43,6 +45,11 @@ constexpr const char* kSchema =
 }  // namespace
 
 util::Result<std::unique_ptr<MetadataDb>> MetadataDb::open(const std::string& path) {
+  // Before SQLite initialises: no bulk page cache. By default each connection allocates and
+  // touches 20 pages up front, though a cached build reads a handful; at 30-40 us a page fault
+  // on these VMs that was 1 ms of every build. (Fails harmlessly if SQLite is already set up.)
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0); });
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
