@@ -276,6 +276,31 @@ void mount_proc(int root_fd) {
          "/proc");
 }
 
+// Covers path, when it exists, as runc covers Docker's masked paths: a directory with an empty
+// read-only tmpfs, anything else with /dev/null. Runs after mount_dev.
+void mask(int root_fd, const char* path) {
+  int fd = openat2_in_root(root_fd, path, O_PATH);
+  if (fd < 0 && errno == ENOENT) return;
+  if (fd < 0) fail("open", path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("stat", path, errno);
+  close(fd);
+  if (S_ISDIR(st.st_mode)) {
+    const char* opts[] = {"size", "4k", nullptr, nullptr};
+    attach(root_fd,
+           make_fs("tmpfs", opts,
+                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
+           path);
+    return;
+  }
+  int null_fd = openat2_in_root(root_fd, "/dev/null", O_PATH);
+  if (null_fd < 0) fail("open", "/dev/null", errno);
+  int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree < 0) fail("open_tree", "/dev/null", errno);
+  close(null_fd);
+  attach(root_fd, tree, path);
+}
+
 // As runc does for Docker: the parts of /proc that reach the host kernel's settings are made
 // read-only (writing /proc/sys/kernel/core_pattern would run a program on the host as root),
 // and files that leak host memory or state are covered with /dev/null, their directories with
@@ -301,28 +326,21 @@ void protect_proc(int root_fd) {
   const char* masked[] = {"/proc/acpi", "/proc/asound",        "/proc/kcore",
                           "/proc/keys", "/proc/latency_stats", "/proc/sched_debug",
                           "/proc/scsi", "/proc/timer_list",    "/proc/timer_stats"};
-  for (const char* path : masked) {
-    int fd = openat2_in_root(root_fd, path, O_PATH);
-    if (fd < 0 && errno == ENOENT) continue;
-    if (fd < 0) fail("open", path, errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0) fail("stat", path, errno);
-    close(fd);
-    if (S_ISDIR(st.st_mode)) {
-      const char* opts[] = {"size", "4k", nullptr, nullptr};
-      attach(root_fd,
-             make_fs("tmpfs", opts,
-                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
-             path);
-      continue;
-    }
-    int null_fd = openat2_in_root(root_fd, "/dev/null", O_PATH);
-    if (null_fd < 0) fail("open", "/dev/null", errno);
-    int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-    if (tree < 0) fail("open_tree", "/dev/null", errno);
-    close(null_fd);
-    attach(root_fd, tree, path);
-  }
+  for (const char* path : masked) mask(root_fd, path);
+}
+
+// /sys as Docker gives it: a read-only sysfs (in a new network namespace it lists only that
+// namespace's interfaces), with /sys/firmware (ACPI tables, EFI variables) and powercap (RAPL
+// energy counters, a side channel: CVE-2020-8694) masked. Runs after mount_dev.
+void mount_sys(int root_fd) {
+  ensure_mountpoint(root_fd, "/sys", true);
+  const char* none[] = {nullptr};
+  attach(root_fd,
+         make_fs("sysfs", none,
+                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
+         "/sys");
+  mask(root_fd, "/sys/firmware");
+  mask(root_fd, "/sys/devices/virtual/powercap");
 }
 
 void make_dev_node(int dev_fd, const char* name, unsigned major_n, unsigned minor_n) {
@@ -491,6 +509,7 @@ void child_main(ChildPlan& plan) {
   mount_proc(root_fd);
   mount_dev(root_fd);
   protect_proc(root_fd);
+  mount_sys(root_fd);
   mount_extra(root_fd, plan);
   if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
     fail("sethostname", plan.hostname.c_str(), errno);

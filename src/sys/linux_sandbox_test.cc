@@ -414,6 +414,30 @@ TEST_F(LinuxSandboxTest, ProcSysIsReadOnlyAndHostFilesAreMasked) {
   }
 }
 
+// /sys as Docker has it: read-only, listing only the sandbox's own network interfaces, with the
+// firmware tables masked; the mount point made for it (busybox has no /sys) leaves no trace.
+TEST_F(LinuxSandboxTest, SysIsReadOnlyWithItsOwnNetworkAndFirmwareMasked) {
+  auto r =
+      sh("ls /sys/class/net; echo x > /sys/kernel/uevent_helper && echo WROTE; "
+         "echo firmware: $(ls /sys/firmware | wc -l)");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_THAT(output_, HasSubstr("lo\n"));
+  EXPECT_THAT(output_, Not(HasSubstr("eth")));
+  EXPECT_THAT(output_, Not(HasSubstr("WROTE")));
+  EXPECT_THAT(output_, HasSubstr("uevent_helper: Read-only file system"));
+  EXPECT_THAT(output_, HasSubstr("firmware: 0\n"));
+  EXPECT_THAT(diff_paths(), ElementsAre());
+}
+
+TEST_F(LinuxSandboxTest, SysWithTheHostNetworkListsTheHostInterfaces) {
+  spec_.network = util::SandboxNetwork::kHost;
+  auto r = sh("ls /sys/class/net | wc -l");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(output_, std::to_string(std::distance(fs::directory_iterator("/sys/class/net"),
+                                                  fs::directory_iterator())) +
+                         "\n");
+}
+
 // A non-root run (setgroups/setgid/setuid in the child) while other threads are being created:
 // glibc's wrappers would wait, in the cloned child, for a thread caught mid-creation, forever.
 // A watchdog stops a hung run, which then counts as a failure instead of hanging the test.
