@@ -84,7 +84,7 @@ Status BlobWriter::write(std::string_view data) {
     return {};
   }
   sys::FdWriter w(fd_.get(), path_);
-  TRY(w.write(buf_));
+  TRY(w.write(buf_.view()));
   TRY(w.write(data));
   written_ += buf_.size() + data.size();
   buf_.clear();
@@ -100,7 +100,7 @@ Status BlobWriter::write(std::string_view data) {
 Result<std::pair<oci::Digest, int64_t>> BlobWriter::commit(
     const std::optional<oci::Digest>& expected, std::optional<int64_t> expected_size) {
   sys::FdWriter w(fd_.get(), path_);
-  TRY(w.write(buf_));
+  TRY(w.write(buf_.view()));
   buf_.clear();
   auto size = static_cast<int64_t>(hasher_.count());
   oci::Digest got = oci::Digest::sha256_hex(hasher_.finish_hex());

@@ -24,6 +24,7 @@
 #include "oci/digest.h"
 #include "oci/image.h"
 #include "sys/fd.h"
+#include "util/big_buffer.h"
 #include "util/io.h"
 #include "util/sha256.h"
 
@@ -59,7 +60,7 @@ class BlobWriter final : public util::Writer {
   std::string root_, path_;
   sys::UniqueFd fd_;
   util::HashingWriter hasher_{nullptr};
-  std::string buf_;
+  util::BigBuffer buf_;  // huge-page backed: one fault, not 256, for a layer's first megabyte
   uint64_t written_ = 0, flushed_ = 0;
   bool done_ = false;
 };
