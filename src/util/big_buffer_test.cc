@@ -60,21 +60,19 @@ TEST(BigBuffer, MovesOwnership) {
   EXPECT_EQ(c.view(), "moved");
 }
 
-// Where the kernel offers transparent huge pages on request, a touched buffer is backed by
-// them (AnonHugePages in the mapping's smaps entry).
-TEST(BigBuffer, TouchedMemoryIsBackedByHugePagesWhereTheKernelOffersThem) {
+bool huge_pages_on_request() {
   std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string setting((std::istreambuf_iterator<char>(mode)), std::istreambuf_iterator<char>());
-  if (setting.find("[never]") != std::string::npos || setting.empty())
-    GTEST_SKIP() << "transparent huge pages are off";
-  BigBuffer b;
-  b.resize(4 << 20);
-  for (size_t i = 0; i < b.size(); i += 4096) b.data()[i] = 1;
+  return !setting.empty() && setting.find("[never]") == std::string::npos;
+}
+
+// The AnonHugePages of the mapping that holds the buffer, from /proc/self/smaps.
+uint64_t huge_kb(const BigBuffer& b) {
   std::ifstream smaps("/proc/self/smaps");
   std::string line;
   const auto start = reinterpret_cast<uintptr_t>(b.data());
   bool in_mapping = false;
-  uint64_t huge_kb = 0;
+  uint64_t kb = 0;
   while (std::getline(smaps, line)) {
     uintptr_t lo = 0, hi = 0;
     if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
@@ -82,9 +80,49 @@ TEST(BigBuffer, TouchedMemoryIsBackedByHugePagesWhereTheKernelOffersThem) {
       continue;
     }
     if (in_mapping && line.rfind("AnonHugePages:", 0) == 0)
-      huge_kb = std::stoull(line.substr(line.find(':') + 1));
+      kb = std::stoull(line.substr(line.find(':') + 1));
   }
-  EXPECT_GE(huge_kb, 2048u);
+  return kb;
+}
+
+void touch(BigBuffer& b) {
+  for (size_t i = 0; i < b.size(); i += 4096) b.data()[i] = 1;
+}
+
+// Where the kernel offers transparent huge pages on request, a touched buffer is backed by
+// them (AnonHugePages in the mapping's smaps entry).
+TEST(BigBuffer, TouchedMemoryIsBackedByHugePagesWhereTheKernelOffersThem) {
+  if (!huge_pages_on_request()) GTEST_SKIP() << "transparent huge pages are off";
+  BigBuffer b;
+  b.resize(4 << 20);
+  touch(b);
+  EXPECT_GE(huge_kb(b), 2048u);
+}
+
+// A small buffer stays on ordinary pages however much it reserves: a huge page is zeroed whole
+// on its first touch, which a blob of a few bytes must not pay.
+TEST(BigBuffer, SmallContentsStayOnOrdinaryPages) {
+  if (!huge_pages_on_request()) GTEST_SKIP() << "transparent huge pages are off";
+  BigBuffer b;
+  b.reserve(8 << 20);
+  b.append(std::string(BigBuffer::kHugeFrom, 'x'));
+  touch(b);
+  EXPECT_EQ(huge_kb(b), 0u);
+}
+
+// Growing past kHugeFrom by appends moves the contents to huge pages, intact.
+TEST(BigBuffer, GrowingPastTheThresholdMovesToHugePagesKeepingTheContents) {
+  if (!huge_pages_on_request()) GTEST_SKIP() << "transparent huge pages are off";
+  BigBuffer b;
+  b.reserve(4 << 20);
+  std::string expect;
+  for (int i = 0; expect.size() < (size_t{4} << 20) - 8192; ++i) {
+    std::string chunk(4000, static_cast<char>('a' + i % 26));
+    b.append(chunk);
+    expect += chunk;
+  }
+  EXPECT_TRUE(b.view() == expect);
+  EXPECT_GE(huge_kb(b), 2048u);
 }
 
 }  // namespace
