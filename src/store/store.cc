@@ -114,9 +114,9 @@ Result<std::pair<oci::Digest, int64_t>> BlobWriter::commit(
   if (sys::exists(dest)) {
     ::unlink(path_.c_str());
   } else {
+    // The directory is fsynced once, by the index update that makes the blob reachable.
     TRY(sys::fsync_fd(fd_.get(), path_));
     TRY(sys::rename_file(path_, dest));
-    TRY(sys::fsync_dir(root_ + "/blobs/sha256"));
   }
   done_ = true;
   fd_.reset();
@@ -200,12 +200,27 @@ Result<oci::Digest> Store::put_blob(std::string_view bytes) {
 
 Result<oci::Index> Store::read_index() const {
   std::string path = root_ + "/index.json";
-  auto text = sys::read_file(path);
-  if (!text) {
-    if (text.error().kind() == ErrorKind::kNotFound) return oci::Index{};
-    return std::unexpected(text.error());
+  auto fd = sys::open_file(path, O_RDONLY);
+  if (!fd) {
+    index_cache_.reset();
+    if (fd.error().kind() == ErrorKind::kNotFound) return oci::Index{};
+    return std::unexpected(fd.error());
   }
-  return oci::parse_index(*text, path);
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return sys_fail("stat " + path);
+  // 1. The file parsed last, unchanged: its document.
+  auto same = [&](const struct stat& a) {
+    return a.st_dev == st.st_dev && a.st_ino == st.st_ino && a.st_size == st.st_size &&
+           a.st_mtim.tv_sec == st.st_mtim.tv_sec && a.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == st.st_ctim.tv_sec && a.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
+  };
+  if (index_cache_ && same(index_cache_->st)) return index_cache_->index;
+  // 2. Otherwise parse it, and keep it with its file.
+  sys::FdReader r(fd->get(), path);
+  std::string text = TRY_CTX(util::read_all(r, 64 << 20), path);
+  oci::Index index = TRY(oci::parse_index(text, path));
+  index_cache_ = CachedIndex{std::move(*fd), st, index};
+  return index;
 }
 
 Status Store::update_index(const std::function<Status(oci::Index&)>& change) {
@@ -217,6 +232,9 @@ Status Store::update_index(const std::function<Status(oci::Index&)>& change) {
   // Nothing changed (a rebuild tagging the image it tagged before): no write, no fsync.
   std::string after = oci::to_json(index);
   if (after == before) return {};
+  // The blobs it names are fsynced, their names in blobs/ not yet: one fsync makes every blob
+  // committed before this point durable before the index that refers to them.
+  TRY(sys::fsync_dir(root_ + "/blobs/sha256"));
   // Write the temp file in ingest/ so that a crash leaves nothing stray beside index.json.
   std::string tmp = root_ + "/ingest/index-" + random_name();
   {

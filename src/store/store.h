@@ -9,12 +9,15 @@
 //
 // Invariants: a file under blobs/ always holds exactly the bytes its name is the digest of (it is
 // written under ingest/, verified, fsynced, then renamed); index.json is only ever replaced
-// atomically while index.lock is held; nothing in index.json refers to a missing blob. So a
+// atomically while index.lock is held, after an fsync of blobs/sha256 that makes the names of the
+// blobs committed before it durable; nothing in index.json refers to a missing blob. So a
 // process killed at any moment leaves at worst an orphaned ingest file (removed by the next
 // writer or `bonsai fsck`) or an unreferenced blob (removed by `bonsai prune`).
 //
 // Thread safety: a Store may be used from one thread; several processes may share one root.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <functional>
 #include <memory>
@@ -49,7 +52,8 @@ class BlobWriter final : public util::Writer {
  public:
   ~BlobWriter() override;
   Status write(std::string_view data) override;
-  // Verifies the digest (and size when given), fsyncs and renames into blobs/. Returns the
+  // Verifies the digest (and size when given), fsyncs and renames into blobs/ (the directory is
+  // fsynced by the next index update, which is what makes a blob reachable). Returns the
   // descriptor digest and size. If the blob already exists the ingest file is dropped.
   Result<std::pair<oci::Digest, int64_t>> commit(const std::optional<oci::Digest>& expected = {},
                                                  std::optional<int64_t> expected_size = {});
@@ -81,7 +85,8 @@ class Store {
   Result<std::unique_ptr<BlobWriter>> begin_blob();
   Result<oci::Digest> put_blob(std::string_view bytes);
 
-  // index.json as last written. Never fails for a missing file (an empty index).
+  // index.json as last written. Never fails for a missing file (an empty index). The document
+  // last parsed is kept: reading an unchanged index.json again costs an open and an fstat.
   Result<oci::Index> read_index() const;
   // Runs `change` on the current index under index.lock and writes the result atomically.
   Status update_index(const std::function<Status(oci::Index&)>& change);
@@ -98,6 +103,18 @@ class Store {
   explicit Store(std::string root) : root_(std::move(root)) {}
   Result<FileLock> lock(const std::string& name, int op);
   std::string root_;
+
+  // The index.json last parsed, with its file held open. index.json is only ever replaced by a
+  // rename, and an inode cannot be reused while a file on it is open, so while the path names
+  // the same inode (with the same size and times, in case someone edited it in place) it still
+  // holds this document. A build resolves images several times; with a few hundred images in
+  // the store each parse took 1.5 ms.
+  struct CachedIndex {
+    sys::UniqueFd fd;
+    struct stat st {};
+    oci::Index index;
+  };
+  mutable std::optional<CachedIndex> index_cache_;
 };
 
 }  // namespace bonsai::store

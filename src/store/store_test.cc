@@ -254,6 +254,46 @@ TEST(Store, UpdateIndexThatFailsLeavesIndexUntouched) {
   EXPECT_TRUE(list_dir(dir.file("ingest")).empty());
 }
 
+// read_index keeps the document it parsed; replacements through another handle, documents of
+// the same size written within one clock tick included, are still seen at once.
+TEST(Store, ReadIndexSeesEveryReplacementMadeThroughAnotherHandle) {
+  TempDir dir;
+  auto reader = open_store(dir.path());
+  auto writer = open_store(dir.path());
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = "img:" + std::to_string(10 + i);  // same length each time
+    ASSERT_TRUE(writer->update_index([&](oci::Index& idx) -> util::Status {
+      idx.manifests = {named_descriptor(name)};
+      return {};
+    }));
+    auto idx = reader->read_index();
+    ASSERT_TRUE(idx) << idx.error().message();
+    ASSERT_EQ(idx->manifests.size(), 1u);
+    EXPECT_EQ(idx->manifests[0].annotations.at(std::string(oci::kRefNameAnnotation)), name);
+  }
+}
+
+// Someone editing index.json in place (same inode) is seen too.
+TEST(Store, ReadIndexSeesAnInPlaceEdit) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->update_index([](oci::Index& i) -> util::Status {
+    i.manifests.push_back(named_descriptor("a:1"));
+    return {};
+  }));
+  ASSERT_EQ(s->read_index()->manifests.size(), 1u);
+  {
+    int fd = ::open(dir.file("index.json").c_str(), O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    const std::string empty = R"({"schemaVersion":2,"manifests":[]})";
+    ASSERT_EQ(::write(fd, empty.data(), empty.size()), static_cast<ssize_t>(empty.size()));
+    ::close(fd);
+  }
+  auto idx = s->read_index();
+  ASSERT_TRUE(idx) << idx.error().message();
+  EXPECT_TRUE(idx->manifests.empty());
+}
+
 TEST(Store, ConcurrentIndexUpdatesFromManyProcessesLoseNoEntry) {
   TempDir dir;
   auto s = open_store(dir.path());
