@@ -10,8 +10,9 @@
 #          what follows re-run
 # Each case runs RUNS times per tool, interleaved (run i of every tool before run i+1), after
 # one untimed build that fills the cache. Times are wall seconds of the whole CLI command (bash's
-# $EPOCHREALTIME, so no clock process is timed with it); the table shows medians and bonsai's
-# time over each peer's (< 1: bonsai is faster).
+# $EPOCHREALTIME, so no clock process is timed with it), each started after an untimed `sync`
+# so that none pays for the writeback of the command before it; the table shows medians and
+# bonsai's time over each peer's (< 1: bonsai is faster).
 #
 # Peers:
 #   docker    Docker 20.10 as it builds by default: its classic builder (DOCKER_BUILDKIT=0). This
@@ -133,6 +134,9 @@ build() {
 # timed TOOL APP NOCACHE: prints the wall seconds, or "fail" (the log's tail goes to stderr).
 timed() {
   local t0 t1 logf=$WORK/logs/$1-$2.log
+  # Untimed: write back what earlier commands left dirty (a cold Go build by any tool leaves
+  # hundreds of MB), so that no command is timed while the kernel flushes another's data.
+  sync
   t0=$EPOCHREALTIME
   if ! build "$@" >"$logf" 2>&1; then
     log "$1 build of $2 failed:"; tail -5 "$logf" | sed 's/^/    /' >&2; echo fail; return
