@@ -31,8 +31,8 @@ constexpr int kLibdeflateLevel = 6;
 constexpr size_t kMemoryBudget = 128 << 20;
 
 // One shard: its input and its compressed gzip member. Shards are recycled, so that steady
-// state allocates nothing and touches no fresh pages; their buffers are huge-page backed, so
-// that the first layer a process writes does not pay a page fault per 4 KiB of them.
+// state allocates nothing and touches no fresh pages; their buffers move to huge pages once
+// they pass 256 KiB, so that a large layer does not pay a page fault per 4 KiB of them.
 struct Shard {
   util::BigBuffer input;
   util::BigBuffer member;

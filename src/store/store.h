@@ -64,7 +64,7 @@ class BlobWriter final : public util::Writer {
   std::string root_, path_;
   sys::UniqueFd fd_;
   util::HashingWriter hasher_{nullptr};
-  util::BigBuffer buf_;  // huge-page backed: one fault, not 256, for a layer's first megabyte
+  util::BigBuffer buf_;  // huge pages past 256 KiB: a large layer does not fault per 4 KiB
   uint64_t written_ = 0, flushed_ = 0;
   bool done_ = false;
 };
