@@ -26,7 +26,8 @@
 #
 # Needs: ../shared/bench/peers-setup.sh and make-bases.sh run first (Docker, Buildah, the base
 # archives in $BENCH_DIR/bases).
-# Environment: BENCH_DIR (default /var/tmp/bonsai-bench), RUNS (default 5), BONSAI (the binary;
+# Environment: BENCH_DIR (default /var/tmp/bonsai-bench), RUNS (default 5), BENCH_CASES (a subset
+# of the cases as APP:MODE words, e.g. "ctx10k:cold ctx10k:warm"; default all), BONSAI (the binary;
 # default: a RelWithDebInfo build, as scripts/build.sh makes, in BUILD_DIR, default
 # <repo>/build-bench, made here), APPS (default
 # <repo>/../shared/bench/apps). bonsai's store is $BENCH_DIR/build/bonsai-root, made afresh each
@@ -183,6 +184,10 @@ echo "build bench: $RUNS runs each, median wall seconds; $(nproc) cores; docker:
   "($("$DOCKER_CLI" version --format '{{.Server.Version}}')); $(buildah --version)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 CASES=("go-distroless cold" "go-distroless warm" "node cold" "node warm" "ctx10k cold" "ctx10k warm" "ctx10k edit")
+if [[ -n ${BENCH_CASES:-} ]]; then  # e.g. BENCH_CASES="ctx10k:cold ctx10k:warm"
+  CASES=()
+  for c in $BENCH_CASES; do CASES+=("${c/:/ }"); done
+fi
 for c in "${CASES[@]}"; do
   # shellcheck disable=SC2086
   measure $c
