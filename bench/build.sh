@@ -77,6 +77,16 @@ grep -q -- --no-cache <<<"$("$BONSAI" build --help 2>&1)" || { HAVE_BONSAI=0; lo
 TOOLS=(bonsai docker buildkit buildah)
 ((HAVE_BONSAI)) || TOOLS=(docker buildkit buildah)
 
+# The cases to measure (checked before anything is loaded).
+CASES=("go-distroless cold" "go-distroless warm" "node cold" "node warm" "ctx10k cold" "ctx10k warm" "ctx10k edit")
+if [[ -n ${BENCH_CASES:-} ]]; then  # e.g. BENCH_CASES="ctx10k:cold ctx10k:warm"
+  ALL_CASES=("${CASES[@]}") CASES=()
+  for c in $BENCH_CASES; do
+    [[ " ${ALL_CASES[*]/ /:} " == *" $c "* ]] || die "BENCH_CASES: no case $c (cases: ${ALL_CASES[*]/ /:})"
+    CASES+=("${c/:/ }")
+  done
+fi
+
 # Step 2: the same bases in every tool, from the archives (bonsai's fresh store; Docker and
 # Buildah's private store keep theirs between runs).
 image_of() { case $1 in distroless-static) echo distroless/static:debian12;; *) echo "$1:bookworm";; esac; }
@@ -183,11 +193,6 @@ measure() {  # measure APP MODE
 echo "build bench: $RUNS runs each, median wall seconds; $(nproc) cores; docker: classic builder, buildkit: BuildKit, both via $DOCKER_CLI" \
   "($("$DOCKER_CLI" version --format '{{.Server.Version}}')); $(buildah --version)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-CASES=("go-distroless cold" "go-distroless warm" "node cold" "node warm" "ctx10k cold" "ctx10k warm" "ctx10k edit")
-if [[ -n ${BENCH_CASES:-} ]]; then  # e.g. BENCH_CASES="ctx10k:cold ctx10k:warm"
-  CASES=()
-  for c in $BENCH_CASES; do CASES+=("${c/:/ }"); done
-fi
 for c in "${CASES[@]}"; do
   # shellcheck disable=SC2086
   measure $c
