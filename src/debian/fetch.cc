@@ -72,6 +72,12 @@ Result<sys::UniqueFd> lock_partial(const std::string& path) {
   }
 }
 
+Result<uint64_t> file_size(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return sys_fail("stat " + path);
+  return static_cast<uint64_t>(st.st_size);
+}
+
 // Appends the rest of the file to the locked partial file. Returns the size it had before.
 Result<uint64_t> download_rest(util::HttpClient& http, int fd, const std::string& partial,
                                const std::string& url, uint64_t size) {
@@ -140,12 +146,21 @@ Result<std::string> fetch_verified(util::HttpClient& http, const DownloadCache& 
     return final_path;
   }
 
-  // 3. Download what is missing and check it. A resumed download that fails its check is tried
-  //    once more from byte 0: the bytes we had may belong to another version of the file.
-  for (int attempt = 0;; ++attempt) {
+  // 3. Download what is missing and check it. A transfer cut off midway is resumed while it
+  //    makes progress (the client itself retries failures before the first byte). A resumed
+  //    download that fails its check is tried once more from byte 0: the bytes we had may
+  //    belong to another version of the file.
+  constexpr int kResumes = 3;
+  for (int attempt = 0, resumes = 0;; ++attempt) {
+    uint64_t before = TRY(file_size(fd.get(), partial));
     auto had = download_rest(http, fd.get(), partial, url, size);
     if (!had) {
       if (had.error().kind() == ErrorKind::kCorrupt) ::unlink(partial.c_str());
+      if (had.error().kind() == ErrorKind::kIo && resumes < kResumes &&
+          TRY(file_size(fd.get(), partial)) > before) {
+        ++resumes;
+        continue;
+      }
       return std::unexpected(std::move(had).error());
     }
     std::string mismatch;

@@ -213,17 +213,29 @@ TEST_F(FetchVerified, AStalePartialIsDroppedAndTheDownloadRestarted) {
             (std::vector<std::string>{"GET /f Range: bytes=100000-", "GET /f"}));
 }
 
-TEST_F(FetchVerified, ADroppedTransferKeepsItsBytesForTheNextAttempt) {
+TEST_F(FetchVerified, ADroppedTransferIsResumedWhileItMakesProgress) {
   std::string data = content(300000);
   mirror_.put("/f", data);
   mirror_.cut_after = 120000;
+  auto got = fetch("/f", sha(data), data.size());
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(sys::read_file(*got).value(), data);
+  EXPECT_EQ(mirror_.requests(), (std::vector<std::string>{"GET /f", "GET /f Range: bytes=120000-",
+                                                          "GET /f Range: bytes=240000-"}));
+}
+
+TEST_F(FetchVerified, ATransferDroppedTooOftenKeepsItsBytesForTheNextFetch) {
+  std::string data = content(300000);
+  mirror_.put("/f", data);
+  mirror_.cut_after = 1000;
   auto first = fetch("/f", sha(data), data.size());
   ASSERT_FALSE(first);
   EXPECT_EQ(first.error().kind(), ErrorKind::kIo) << first.error().message();
+  EXPECT_EQ(mirror_.requests().size(), 4u);  // the first request and three resumes
   struct stat st;
   ASSERT_EQ(::stat(partial(data).c_str(), &st), 0);
   EXPECT_GT(st.st_size, 0);
-  EXPECT_LE(st.st_size, 120000);
+  EXPECT_LE(st.st_size, 4000);
 
   mirror_.cut_after = 0;
   mirror_.clear_requests();

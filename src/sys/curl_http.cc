@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 
 namespace bonsai::sys {
@@ -161,14 +163,36 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-}  // namespace
+// Whether a failed attempt may succeed if made again: the network or the server failed, not
+// the request. The statuses are those curl's --retry counts as transient.
+bool transient(CURLcode rc, long status) {
+  switch (rc) {
+    case CURLE_OK:
+      return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+             status == 504;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
 
-CurlHttpClient::CurlHttpClient() = default;
-
-util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& req,
-                                                     util::Writer& body) {
+// One attempt at the request. `*retry` is set when it failed for a reason that may pass and
+// nothing of the body was written, so that the same request may be made again.
+util::Result<util::HttpResponse> attempt(const CurlApi& api, const util::HttpRequest& req,
+                                         util::Writer& body, bool* retry) {
   // 1. One easy handle per request, configured for a plain, verified GET.
-  const CurlApi& api = *TRY(curl_api());
+  *retry = false;
   std::unique_ptr<CURL, void (*)(CURL*)> curl(api.easy_init(), api.easy_cleanup);
   if (!curl) return fail(ErrorKind::kInternal, "curl_easy_init failed");
   Transfer t;
@@ -202,6 +226,7 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   long status = 0;
   api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (t.error) return std::unexpected(t.error->context("GET " + req.url));
+  *retry = t.written == 0 && transient(rc, status);
   if (rc != CURLE_OK)
     return fail(ErrorKind::kIo, "GET " + req.url + ": " +
                                     (errbuf[0] ? std::string(errbuf) : api.easy_strerror(rc)));
@@ -221,6 +246,30 @@ util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& re
   if (api.easy_getinfo(c, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime >= 0)
     out.last_modified = static_cast<int64_t>(filetime);
   return out;
+}
+
+}  // namespace
+
+CurlHttpClient::CurlHttpClient() = default;
+
+util::Result<util::HttpResponse> CurlHttpClient::get(const util::HttpRequest& req,
+                                                     util::Writer& body) {
+  const CurlApi& api = *TRY(curl_api());
+  // Transient failures before any byte of the body arrived are tried again after a pause that
+  // doubles each time, as apt does (Acquire::Retries); the last error says how many tries.
+  auto delay = std::chrono::milliseconds(req.retry_delay_ms);
+  for (int tries = 1;; ++tries) {
+    bool retry = false;
+    auto got = attempt(api, req, body, &retry);
+    if (got) return got;
+    if (!retry || tries > req.retries) {
+      if (tries == 1) return got;
+      return fail(got.error().kind(),
+                  got.error().message() + " (tried " + std::to_string(tries) + " times)");
+    }
+    std::this_thread::sleep_for(delay);
+    delay *= 2;
+  }
 }
 
 }  // namespace bonsai::sys

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -87,6 +88,7 @@ TEST(CurlHttpClient, NotFoundNamesTheUrlAndStatus) {
   EXPECT_EQ(r.error().kind(), util::ErrorKind::kNotFound);
   EXPECT_NE(r.error().message().find("/missing: HTTP status 404"), std::string::npos)
       << r.error().message();
+  EXPECT_EQ(server.requests().size(), 1u);  // a 404 is not tried again
 }
 
 TEST(CurlHttpClient, BodyOverTheLimitIsALimitError) {
@@ -172,6 +174,79 @@ TEST(CurlHttpClient, ErrorBodiesAreNotWritten) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind(), util::ErrorKind::kNotFound);
   EXPECT_EQ(body.str(), "");
+}
+
+// Answers the first `failures` requests with `failure`, then every other with "ok".
+class FlakyServer {
+ public:
+  FlakyServer(int failures, std::string failure)
+      : failures_(failures), failure_(std::move(failure)) {}
+  std::string url() const { return server_.url("/f"); }
+  int requests() const { return requests_; }
+
+ private:
+  std::atomic<int> requests_ = 0;
+  int failures_;
+  std::string failure_;
+  testing::LoopbackServer server_{[this](int c, const std::string&) {
+    testing::LoopbackServer::write_all(c, ++requests_ <= failures_ ? failure_ : ok("ok"));
+  }};
+};
+
+const std::string k503 = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
+
+TEST(CurlHttpClient, TransientStatusesAreTriedAgainUntilTheyPass) {
+  FlakyServer server(2, k503);
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url(), .retry_delay_ms = 1}, body);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(body.str(), "ok");  // the error bodies were not written
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(CurlHttpClient, GivesUpAfterTheRetriesSayingHowManyTries) {
+  FlakyServer server(100, k503);
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url(), .retries = 2, .retry_delay_ms = 1}, body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind(), util::ErrorKind::kIo);
+  EXPECT_NE(r.error().message().find("HTTP status 503 (tried 3 times)"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(CurlHttpClient, ARefusedConnectionIsTriedAgain) {
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get(
+      {.url = "http://127.0.0.1:" + std::to_string(testing::LoopbackServer::refusing_port()) + "/f",
+       .retries = 1,
+       .retry_delay_ms = 1},
+      body);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("(tried 2 times)"), std::string::npos) << r.error().message();
+}
+
+TEST(CurlHttpClient, ATransferCutOffMidwayIsNotTriedAgain) {
+  // The caller has the first bytes and decides whether to resume.
+  FlakyServer server(100, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst bytes");
+  CurlHttpClient http;
+  util::StringWriter body;
+  auto r = http.get({.url = server.url(), .retry_delay_ms = 1}, body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(body.str(), "first bytes");
+  EXPECT_EQ(server.requests(), 1);
+  EXPECT_EQ(r.error().message().find("tried"), std::string::npos) << r.error().message();
+}
+
+TEST(CurlHttpClient, RetriesZeroMakesOneRequest) {
+  FlakyServer server(1, k503);
+  CurlHttpClient http;
+  util::StringWriter body;
+  EXPECT_FALSE(http.get({.url = server.url(), .retries = 0}, body));
+  EXPECT_EQ(server.requests(), 1);
 }
 
 TEST(CurlHttpClient, RefusesOtherProtocols) {

@@ -22,14 +22,7 @@ class LoopbackServer {
   using Handler = std::function<void(int fd, const std::string& head)>;
 
   explicit LoopbackServer(Handler handler) : handler_(std::move(handler)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = bound_socket(&port_);
     EXPECT_EQ(::listen(fd_, 16), 0);
     thread_ = std::thread([this] { serve(); });
   }
@@ -43,6 +36,26 @@ class LoopbackServer {
 
   std::string url(const std::string& path = "") const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // A TCP socket bound to a port of 127.0.0.1 the kernel chose (stored in *port).
+  static int bound_socket(uint16_t* port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    *port = ntohs(addr.sin_port);
+    return fd;
+  }
+
+  // A port of 127.0.0.1 where nothing listens: connecting to it is refused.
+  static uint16_t refusing_port() {
+    uint16_t port = 0;
+    ::close(bound_socket(&port));
+    return port;
   }
 
   // Sends all of data, giving up quietly when the client has gone.

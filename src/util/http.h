@@ -24,6 +24,11 @@ struct HttpRequest {
   uint64_t offset = 0;
   long timeout_seconds = 0;  // for the whole transfer; 0: none
   long connect_timeout_seconds = 30;
+  // A failure that may pass (no route, DNS, a refused or dropped connection, a timeout, HTTP 408,
+  // 429, 500, 502, 503, 504) before any byte of the body was written is tried again this many
+  // times, after retry_delay_ms and then twice as long each time.
+  int retries = 3;
+  long retry_delay_ms = 1000;
 };
 
 struct HttpResponse {
@@ -42,7 +47,8 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // GETs the URL, following redirects, and streams the body into `body`. A status of 400 or
   // more is a kNotFound (404, 410) or kIo error naming the URL and the status; the error body is
-  // not written. A transfer that fails midway (kIo) leaves in `body` what had arrived.
+  // not written. A transfer that fails midway (kIo) leaves in `body` what had arrived, and is
+  // not tried again (the caller may resume it with `offset`).
   virtual Result<HttpResponse> get(const HttpRequest& request, Writer& body) = 0;
 };
 
