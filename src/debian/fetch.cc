@@ -200,11 +200,14 @@ Result<PackageIndex> fetch_release(util::HttpClient& http, const DownloadCache& 
   PackageIndex out;
   std::string document;
   util::StringWriter body;
-  auto got = http.get({.url = url, .max_bytes = 64 << 20, .timeout_seconds = 600}, body);
+  // With a verified copy to fall back on, a failure is not retried: the copy is used at once.
+  bool fallback = options.offline_fallback && sys::exists(saved);
+  util::HttpRequest request{.url = url, .max_bytes = 64 << 20, .timeout_seconds = 600};
+  if (fallback) request.retries = 0;
+  auto got = http.get(request, body);
   if (got) {
     document = std::move(body.str());
-  } else if (options.offline_fallback && got.error().kind() == ErrorKind::kIo &&
-             sys::exists(saved)) {
+  } else if (fallback && got.error().kind() == ErrorKind::kIo) {
     document = TRY(sys::read_file(saved, 64 << 20));
     out.release_from_cache = true;
   } else {

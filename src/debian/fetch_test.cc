@@ -510,9 +510,11 @@ class OfflineHttp final : public util::HttpClient {
  public:
   Result<util::HttpResponse> get(const util::HttpRequest& request, util::Writer&) override {
     ++calls;
+    retries.push_back(request.retries);
     return util::fail(ErrorKind::kIo, "GET " + request.url + ": Could not connect to server");
   }
   int calls = 0;
+  std::vector<int> retries;  // HttpRequest::retries of each call
 };
 
 TEST_F(FakeRepo, OfflineRerunUsesTheLastVerifiedRelease) {
@@ -525,11 +527,14 @@ TEST_F(FakeRepo, OfflineRerunUsesTheLastVerifiedRelease) {
   EXPECT_TRUE(index->release_from_cache);
   EXPECT_EQ(index->packages.size(), 2u);
   EXPECT_EQ(offline.calls, 1);  // the InRelease only; Packages came from the cache
+  // With a verified copy to fall back on, a failure is not worth seconds of retries.
+  EXPECT_EQ(offline.retries, std::vector<int>{0});
 
   auto strict = load_packages(offline, cache_, mirror_.url("/debian"), "bookworm", {"main"},
                               "amd64", {key().keyring}, {.offline_fallback = false});
   ASSERT_FALSE(strict);
   EXPECT_EQ(strict.error().kind(), ErrorKind::kIo);
+  EXPECT_EQ(offline.retries.back(), util::HttpRequest{}.retries);  // no fallback: retried
 }
 
 TEST_F(FakeRepo, OfflineWithoutASavedReleaseFails) {
