@@ -9,7 +9,8 @@
 //           WORKDIR    mkdir -p, owned by the current USER
 //           others     image config and history only, no layer
 //         and the upper dir is committed as a layer (commit_upper_dir), then kept as that
-//         layer's snapshot for the next step
+//         layer's snapshot for the next step (a COPY/ADD/WORKDIR with no step after it that
+//         works on the tree runs in a tmpfs and keeps none)
 //     --> config + manifest blobs --> index.json under the requested tags.
 //
 // docs/build.md describes the cache keys, the step semantics and where they follow BuildKit.

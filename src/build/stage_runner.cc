@@ -1,14 +1,21 @@
 // One stage of a build: FROM, then each instruction in order. Filesystem steps (RUN, COPY,
 // ADD, WORKDIR) share one frame, fs_step(): look the cache key up; on a miss, give the step a
 // fresh overlay upper dir over the layer snapshots, commit what it changed as a layer, keep the
-// upper dir as that layer's snapshot, and record the result under the key.
+// upper dir as that layer's snapshot, and record the result under the key. A COPY, ADD or
+// WORKDIR that no later step of its stage builds on works in a tmpfs instead and keeps no
+// snapshot: its files never touch the disk but as the layer blob (Snapshots::ensure unpacks
+// the blob if a later build needs the tree).
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
+#include <variant>
 
 #include "build/add_git.h"
 #include "build/add_url.h"
@@ -145,11 +152,14 @@ class StageRunner {
     for (const Instruction& ins : TRY(onbuild_triggers()))
       TRY_CTX(step(ins, 1), "ONBUILD " + ins.original);
     int number = 2;
-    for (const Instruction& ins : stage_.instructions) {
+    const auto& all = stage_.instructions;
+    for (size_t i = 0; i < all.size(); ++i) {
       if (sh_.stop.stop_requested())
         return fail(ErrorKind::kConflict, "cancelled: another stage failed");
-      TRY_CTX(step(ins, number++),
-              req_.dockerfile_name + ":" + std::to_string(ins.loc.line) + ": " + ins.original);
+      fs_step_follows_ = std::any_of(all.begin() + static_cast<std::ptrdiff_t>(i) + 1, all.end(),
+                                     [](const Instruction& later) { return is_fs_step(later); });
+      TRY_CTX(step(all[i], number++), req_.dockerfile_name + ":" + std::to_string(all[i].loc.line) +
+                                          ": " + all[i].original);
     }
     return std::move(state_);
   }
@@ -229,6 +239,13 @@ class StageRunner {
     return plan.stages.at(0).instructions;
   }
 
+  // RUN, COPY, ADD and WORKDIR work on the tree; every other instruction only on the config.
+  static bool is_fs_step(const Instruction& ins) {
+    return std::holds_alternative<dockerfile::RunInstr>(ins.data) ||
+           std::holds_alternative<dockerfile::CopyInstr>(ins.data) ||
+           std::holds_alternative<dockerfile::WorkdirInstr>(ins.data);
+  }
+
   Status step(const Instruction& ins, int number) {
     if (const auto* run = std::get_if<dockerfile::RunInstr>(&ins.data))
       return run_step(ins, *run, number);
@@ -290,12 +307,15 @@ class StageRunner {
     std::string upper, work;
   };
   using StepAction = std::function<Status(int id, StepDirs& dirs)>;
+  // Where a step's upper dir may live. kMemoryIfLast: in a tmpfs when no later step of the stage
+  // builds on it (the action must be safe to run again: a full tmpfs sends it back to disk).
+  enum class Upper { kDisk, kMemoryIfLast };
 
   // key finds the step's result; the state after it is named by chain_key, which is key itself
   // unless the result does not depend on the layers below (COPY --link).
   Status fs_step(int number, const std::string& title, const std::string& key,
                  const std::string& created_by, const StepAction& action,
-                 const std::string& chain_key = "") {
+                 const std::string& chain_key = "", Upper upper = Upper::kDisk) {
     const std::string& next_key = chain_key.empty() ? key : chain_key;
     int id = sh_.progress->add(step_name(number, title));
     // 1. A recorded result for this exact key is reused whole.
@@ -311,7 +331,8 @@ class StageRunner {
     }
     // 2. Otherwise run it over a fresh upper dir and commit the change.
     sh_.progress->start(id);
-    Status st = run_fs_step(id, key, next_key, created_by, action);
+    Status st = run_fs_step(id, key, next_key, created_by, action,
+                            upper == Upper::kMemoryIfLast && !fs_step_follows_);
     if (!st) {
       sh_.progress->error(id, st.error().message());
       return st;
@@ -321,17 +342,57 @@ class StageRunner {
   }
 
   Status run_fs_step(int id, const std::string& key, const std::string& next_key,
-                     const std::string& created_by, const StepAction& action) {
+                     const std::string& created_by, const StepAction& action, bool in_memory) {
+    // 1. Run the step and commit its change, in memory when allowed and the kernel can; a step
+    //    too big for the tmpfs runs again on disk.
+    uint64_t memory_bytes = memory_upper_bytes();
+    in_memory = in_memory && memory_bytes > 0 && sys::overlay_takes_detached_upper();
+    Result<CommittedLayer> layer = run_in_upper(id, action, in_memory, memory_bytes);
+    if (!layer && in_memory && layer.error().sys_errno() == ENOSPC)
+      layer = run_in_upper(id, action, false, 0);
+    if (!layer) return std::unexpected(std::move(layer).error());
+
+    // 2. The new state and the cache record.
+    StepRecord rec;
+    rec.created = now_rfc3339(req_);
+    if (!layer->empty) {
+      rec.layer = layer->descriptor;
+      rec.diff_id = layer->diff_id;
+      state_.layers.push_back(layer->descriptor);
+      state_.config.diff_ids.push_back(layer->diff_id);
+    }
+    add_history(created_by, rec.created, layer->empty);
+    state_.key = next_key;
+    TRY(images_.metadata().put_build_step(key, record_json(rec)));
+    return {};
+  }
+
+  // The most a step may write to a tmpfs upper dir: a quarter of the RAM, or
+  // BONSAI_MEMORY_UPPER_BYTES (0 keeps every step on disk).
+  static uint64_t memory_upper_bytes() {
+    if (const char* v = ::getenv("BONSAI_MEMORY_UPPER_BYTES"); v && *v)
+      return std::strtoull(v, nullptr, 10);
+    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4
+                                 : 0;
+  }
+
+  // Runs the action over a fresh upper dir (in a tmpfs of memory_bytes, or on disk beside the
+  // snapshots) and commits the upper dir as a layer; a disk upper dir becomes the snapshot.
+  Result<CommittedLayer> run_in_upper(int id, const StepAction& action, bool in_memory,
+                                      uint64_t memory_bytes) {
     StepDirs dirs;
     dirs.lowers = TRY(lowers_of(state_));
-    std::string tmp = TRY(snapshots_.make_temp());
+    sys::DetachedMount memory;
+    if (in_memory) memory = TRY(sys::mount_tmpfs(memory_bytes));
+    std::string tmp = in_memory ? memory.path() : TRY(snapshots_.make_temp());
     struct Cleanup {
       std::string dir;
       ~Cleanup() {
         std::error_code ignored;
-        std::filesystem::remove_all(dir, ignored);
+        if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
       }
-    } cleanup{tmp};
+    } cleanup{in_memory ? "" : tmp};
     dirs.upper = tmp + "/upper";
     dirs.work = tmp + "/work";
     if (::mkdir(dirs.upper.c_str(), 0755) != 0) return util::sys_fail("mkdir " + dirs.upper);
@@ -342,19 +403,8 @@ class StageRunner {
     commit.compression = req_.compression;
     commit.clamp_mtime = req_.source_date_epoch;
     CommittedLayer layer = TRY(commit_upper_dir(images_, dirs.upper, commit));
-    StepRecord rec;
-    rec.created = now_rfc3339(req_);
-    if (!layer.empty) {
-      rec.layer = layer.descriptor;
-      rec.diff_id = layer.diff_id;
-      state_.layers.push_back(layer.descriptor);
-      state_.config.diff_ids.push_back(layer.diff_id);
-      TRY(snapshots_.adopt(layer.diff_id, dirs.upper));
-    }
-    add_history(created_by, rec.created, layer.empty);
-    state_.key = next_key;
-    TRY(images_.metadata().put_build_step(key, record_json(rec)));
-    return {};
+    if (!layer.empty && !in_memory) TRY(snapshots_.adopt(layer.diff_id, dirs.upper));
+    return layer;
   }
 
   // The state's merged tree, read-only, for user lookups.
@@ -385,14 +435,16 @@ class StageRunner {
     state_.config.config["WorkingDir"] = path;
     std::string u = user();
     std::string key = cache_key({state_.key, "WORKDIR", path, u});
-    return fs_step(number, "WORKDIR " + wd.path, key, "WORKDIR " + path,
-                   [&](int, StepDirs& dirs) -> Status {
-                     auto mount = TRY(sys::mount_overlay(dirs.lowers, dirs.upper, dirs.work));
-                     auto fs = TRY(sys::RootFs::open(mount.path()));
-                     UserIds ids;
-                     if (!u.empty()) ids = TRY(resolve_user(*fs, u));
-                     return mkdir_all(*fs, tree_path(path), ids.uid, ids.gid);
-                   });
+    return fs_step(
+        number, "WORKDIR " + wd.path, key, "WORKDIR " + path,
+        [&](int, StepDirs& dirs) -> Status {
+          auto mount = TRY(sys::mount_overlay(dirs.lowers, dirs.upper, dirs.work));
+          auto fs = TRY(sys::RootFs::open(mount.path()));
+          UserIds ids;
+          if (!u.empty()) ids = TRY(resolve_user(*fs, u));
+          return mkdir_all(*fs, tree_path(path), ids.uid, ids.gid);
+        },
+        "", Upper::kMemoryIfLast);
   }
 
   // ---- RUN
@@ -670,7 +722,7 @@ class StageRunner {
           for (const auto& inl : copy.inline_sources) TRY(write_inline(*dst, req, inl));
           return {};
         },
-        chain_key);
+        chain_key, gits.empty() ? Upper::kMemoryIfLast : Upper::kDisk);
   }
 
   // A git source: the checkout's tree copied like a directory source (no archive unpacking, no
@@ -715,6 +767,7 @@ class StageRunner {
   Snapshots snapshots_;
   ImageState state_;
   int total_ = 0;
+  bool fs_step_follows_ = true;  // a later step of this stage works on the tree (see run())
 };
 
 }  // namespace

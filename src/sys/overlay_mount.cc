@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
 #include "sys/linux_sandbox.h"
 
@@ -88,6 +91,34 @@ util::Result<DetachedMount> mount_overlay(const std::vector<std::string>& lower_
   UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, upper_dir.empty() ? MOUNT_ATTR_RDONLY : 0));
   if (mnt.get() < 0) return util::sys_fail("fsmount overlay of " + lower_dirs[0]);
   return DetachedMount(std::move(mnt));
+}
+
+util::Result<DetachedMount> mount_tmpfs(uint64_t size_bytes) {
+  UniqueFd fs(::fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (fs.get() < 0) return util::sys_fail("fsopen tmpfs");
+  for (auto [key, value] :
+       {std::pair<const char*, std::string>{"size", std::to_string(size_bytes)}, {"mode", "0755"}})
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) != 0)
+      return util::sys_fail("tmpfs option " + std::string(key) + "=" + value);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+    return util::sys_fail("mount tmpfs");
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (mnt.get() < 0) return util::sys_fail("fsmount tmpfs");
+  return DetachedMount(std::move(mnt));
+}
+
+bool overlay_takes_detached_upper() {
+  static std::once_flag once;
+  static bool works = false;
+  std::call_once(once, [] {
+    auto tmpfs = mount_tmpfs(1 << 20);
+    if (!tmpfs) return;
+    std::string root = tmpfs->path();
+    for (const char* d : {"/lower", "/upper", "/work"})
+      if (::mkdir((root + d).c_str(), 0755) != 0) return;
+    works = mount_overlay({root + "/lower"}, root + "/upper", root + "/work").has_value();
+  });
+  return works;
 }
 
 }  // namespace bonsai::sys

@@ -7,6 +7,7 @@
 // DetachedMount::path() ("/proc/self/fd/N"), which keeps every path inside the overlay.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,14 @@ class DetachedMount {
 util::Result<DetachedMount> mount_overlay(const std::vector<std::string>& lower_dirs,
                                           const std::string& upper_dir = "",
                                           const std::string& work_dir = "");
+
+// A detached tmpfs of at most size_bytes (an empty one, root 0755): a scratch tree in memory
+// that is freed when the last descriptor (and the last overlay using it) goes.
+util::Result<DetachedMount> mount_tmpfs(uint64_t size_bytes);
+
+// Whether this kernel takes an overlay's upper and work dirs on a detached mount (from
+// mount_tmpfs). Linux 6.1 refuses (clone_private_mount wants a mount of the caller's
+// namespace), newer kernels accept. Probed once per process, with a tiny tmpfs.
+bool overlay_takes_detached_upper();
 
 }  // namespace bonsai::sys

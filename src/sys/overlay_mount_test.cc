@@ -81,5 +81,33 @@ TEST_F(OverlayMountTest, MissingLowerIsAnErrorNamingIt) {
   EXPECT_NE(m.error().message().find("nope"), std::string::npos) << m.error().message();
 }
 
+TEST_F(OverlayMountTest, TmpfsHoldsAnUpperAndFullIsEnospc) {
+  if (!overlay_takes_detached_upper()) GTEST_SKIP() << "kernel refuses a detached upper dir";
+  put("low1/etc/group", "g\n");
+  auto tmpfs = mount_tmpfs(64 << 10);
+  ASSERT_TRUE(tmpfs) << tmpfs.error().message();
+  std::string upper = tmpfs->path() + "/upper", work = tmpfs->path() + "/work";
+  ASSERT_EQ(::mkdir(upper.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(work.c_str(), 0755), 0);
+  auto m = mount_overlay({dir_ + "/low1"}, upper, work);
+  ASSERT_TRUE(m) << m.error().message();
+  auto root = RootFs::open(m->path());
+  ASSERT_TRUE(root);
+  ASSERT_TRUE((*root)->remove("etc/group"));
+  struct stat st;
+  ASSERT_EQ(::lstat((upper + "/etc/group").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "a deletion is a whiteout in the tmpfs upper dir";
+  EXPECT_TRUE(fs::exists(dir_ + "/low1/etc/group")) << "the lower dir is untouched";
+  // Past its size the tmpfs says ENOSPC, which is what sends a step back to disk.
+  auto w = (*root)->create_file("big", 0644);
+  ASSERT_TRUE(w);
+  std::string chunk(16 << 10, 'x');
+  util::Status st_write;
+  for (int i = 0; i < 16 && st_write; ++i) st_write = (*w)->write(chunk);
+  if (st_write) st_write = (*w)->close();
+  ASSERT_FALSE(st_write) << "128 KiB fit in a 64 KiB tmpfs";
+  EXPECT_EQ(st_write.error().sys_errno(), ENOSPC) << st_write.error().message();
+}
+
 }  // namespace
 }  // namespace bonsai::sys

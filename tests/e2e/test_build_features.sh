@@ -20,6 +20,9 @@
 #   5f. RUN --mount=type=ssh against a real ssh-agent
 #   5g. COPY --link: a cache hit with the same layer after a change below it
 #   5h. RUN --mount=type=cache,from= seeds a new cache from a stage
+#   5i. a COPY no later step builds on works in a tmpfs: no snapshot kept, the same layer as on
+#      disk (BONSAI_MEMORY_UPPER_BYTES=0) and as after a full tmpfs sends it back to disk; an
+#      image FROM it runs over its tree (unpacked from the blob)
 #   6. a failing RUN: non-zero exit, no image, and an error naming the command and exit code
 source "$(dirname "$0")/lib.sh"
 need_docker
@@ -447,6 +450,50 @@ if bbuild cachefrom1 "$WORK/cachefrom" && bbuild cachefrom2 "$WORK/cachefrom" --
     "$(grep -Eo '^#[0-9]+ [0-9.]+ (12:34|seeded.*)$' "$WORK/cachefrom2.err" "$WORK/cachefrom2.log" | sed 's/^[^ ]* [^ ]* //' | xargs)"
 else
   not_ok "two builds with a cache mount seeded from a stage"; show_log cachefrom1; show_log cachefrom2
+fi
+
+# 5i. The last COPY of a stage writes its files to a tmpfs, not to the disk (docs/build.md
+# "Speed"). Kernels before 6.15 refuse an overlay upper dir on a detached tmpfs; there the step
+# stays on disk, and the test checks that instead.
+echo "--- last COPY in memory"
+mkdir -p "$WORK/mem/ctx/sub"
+head -c 65536 /dev/urandom >"$WORK/mem/ctx/big"
+echo small >"$WORK/mem/ctx/sub/small"
+ln -s ../big "$WORK/mem/ctx/sub/link"
+ln "$WORK/mem/ctx/big" "$WORK/mem/ctx/hard"
+printf 'FROM debian:bookworm\nWORKDIR /app\nCOPY . /app/\nCMD ["true"]\n' >"$WORK/mem/ctx/Dockerfile"
+printf 'FROM bonsai-test-feat-mem-default\nRUN cmp /app/big /app/hard && cat /app/sub/small > /seen\n' \
+  >"$WORK/mem/Dockerfile.over"
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+memory_ok=0; ((kmaj > 6 || (kmaj == 6 && kmin >= 15))) && memory_ok=1
+snap_of() { local d; d=$(last_layer "bonsai-test-feat-$1") && [[ -d $BONSAI_ROOT/snapshots/${d#sha256:} ]] && echo kept || echo none; }
+mem_build() {  # mem_build NAME [ENV...]: the context built with clamped times, no cache
+  local name=$1; shift
+  env "$@" "$BONSAI" build --network none --progress plain --no-cache --build-arg SOURCE_DATE_EPOCH=0 \
+    -t "bonsai-test-feat-mem-$name" "$WORK/mem/ctx" >"$WORK/mem-$name.log" 2>"$WORK/mem-$name.err"
+}
+if mem_build default && default_snap=$(snap_of mem-default) && mem_build full BONSAI_MEMORY_UPPER_BYTES=4096; then
+  ok "the last COPY built in memory and, with a 4 KiB tmpfs, again on disk"
+  equal "a last COPY in memory keeps no snapshot (kernel $(uname -r))" \
+    "$( ((memory_ok)) && echo none || echo kept)" "$default_snap"
+  equal "a full tmpfs sends the step back to disk, which keeps the snapshot" kept "$(snap_of mem-full)"
+  rm -rf "$BONSAI_ROOT/snapshots/$(last_layer bonsai-test-feat-mem-full | sed 's/^sha256://')"
+  if mem_build disk BONSAI_MEMORY_UPPER_BYTES=0; then
+    equal "BONSAI_MEMORY_UPPER_BYTES=0 keeps the step on disk" kept "$(snap_of mem-disk)"
+    equal "the same layer from memory and from disk" "$(last_layer bonsai-test-feat-mem-disk)" "$(last_layer bonsai-test-feat-mem-default)"
+  else
+    not_ok "the same context built on disk"; show_log mem-disk
+  fi
+  equal "the same layer after falling back to disk" "$(last_layer bonsai-test-feat-mem-disk)" "$(last_layer bonsai-test-feat-mem-full)"
+  rm -rf "$BONSAI_ROOT/snapshots/$(last_layer bonsai-test-feat-mem-disk | sed 's/^sha256://')"
+  if bbuild mem-over "$WORK/mem" -f "$WORK/mem/Dockerfile.over"; then
+    ok "a RUN over the image whose last layer has no snapshot"
+    equal "its snapshot was unpacked from the blob" kept "$(snap_of mem-default)"
+  else
+    not_ok "a RUN over the image whose last layer has no snapshot"; show_log mem-over
+  fi
+else
+  not_ok "the last COPY built in memory and, with a 4 KiB tmpfs, again on disk"; show_log mem-default; show_log mem-full
 fi
 
 # 6. A failing RUN.
