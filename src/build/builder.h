@@ -56,6 +56,9 @@ struct BuildRequest {
   std::vector<store::Reference> tags;
   std::optional<int64_t> source_date_epoch;  // fixes every timestamp when set
   archive::Compression compression = archive::Compression::kGzip;
+  // The most a COPY/ADD/WORKDIR that no later step builds on may write to a tmpfs upper dir
+  // (docs/build.md, "Filesystem steps"): nullopt for a quarter of the RAM, 0 for never.
+  std::optional<uint64_t> memory_upper_bytes;
 };
 
 struct BuildResult {

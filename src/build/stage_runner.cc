@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <filesystem>
 #include <variant>
 
@@ -367,11 +366,10 @@ class StageRunner {
     return {};
   }
 
-  // The most a step may write to a tmpfs upper dir: a quarter of the RAM, or
-  // BONSAI_MEMORY_UPPER_BYTES (0 keeps every step on disk).
-  static uint64_t memory_upper_bytes() {
-    if (const char* v = ::getenv("BONSAI_MEMORY_UPPER_BYTES"); v && *v)
-      return std::strtoull(v, nullptr, 10);
+  // The most a step may write to a tmpfs upper dir: the request's limit, else a quarter of
+  // the RAM.
+  uint64_t memory_upper_bytes() const {
+    if (req_.memory_upper_bytes) return *req_.memory_upper_bytes;
     long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
     return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4
                                  : 0;

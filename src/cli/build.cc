@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
@@ -171,6 +173,17 @@ util::Result<build::BuildRequest> make_request(const BuildFlags& f) {
     return fail(ErrorKind::kUnsupported, "--platform " + f.platform + ": only linux/amd64");
   req.target = f.target;
   req.no_cache = f.no_cache;
+  // BONSAI_MEMORY_UPPER_BYTES: how much a last COPY may hold in memory (0: always on disk).
+  if (const char* env = std::getenv("BONSAI_MEMORY_UPPER_BYTES"); env && *env) {
+    std::string v = env;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long bytes = std::strtoull(v.c_str(), &end, 10);
+    if (!std::isdigit(static_cast<unsigned char>(v[0])) || *end != '\0' || errno == ERANGE)
+      return fail(ErrorKind::kInvalidArgument,
+                  "BONSAI_MEMORY_UPPER_BYTES=" + v + ": not a number of bytes");
+    req.memory_upper_bytes = bytes;
+  }
   return req;
 }
 

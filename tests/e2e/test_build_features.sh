@@ -495,6 +495,8 @@ if mem_build default && default_snap=$(snap_of mem-default) && mem_build full BO
 else
   not_ok "the last COPY built in memory and, with a 4 KiB tmpfs, again on disk"; show_log mem-default; show_log mem-full
 fi
+expect_fail "a malformed BONSAI_MEMORY_UPPER_BYTES is an error naming it" \
+  'BONSAI_MEMORY_UPPER_BYTES=12k: not a number of bytes' env BONSAI_MEMORY_UPPER_BYTES=12k "$BONSAI" build -q "$WORK/mem/ctx"
 
 # 6. A failing RUN.
 mkdir -p "$WORK/fail"
