@@ -152,11 +152,12 @@ class StageRunner {
       TRY_CTX(step(ins, 1), "ONBUILD " + ins.original);
     int number = 2;
     const auto& all = stage_.instructions;
+    auto last_fs = std::find_if(all.rbegin(), all.rend(), is_fs_step);
+    size_t fs_end = static_cast<size_t>(all.rend() - last_fs);  // one past the last fs step
     for (size_t i = 0; i < all.size(); ++i) {
       if (sh_.stop.stop_requested())
         return fail(ErrorKind::kConflict, "cancelled: another stage failed");
-      fs_step_follows_ = std::any_of(all.begin() + static_cast<std::ptrdiff_t>(i) + 1, all.end(),
-                                     [](const Instruction& later) { return is_fs_step(later); });
+      fs_step_follows_ = i + 1 < fs_end;
       TRY_CTX(step(all[i], number++), req_.dockerfile_name + ":" + std::to_string(all[i].loc.line) +
                                           ": " + all[i].original);
     }

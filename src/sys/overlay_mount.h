@@ -41,8 +41,8 @@ util::Result<DetachedMount> mount_overlay(const std::vector<std::string>& lower_
 util::Result<DetachedMount> mount_tmpfs(uint64_t size_bytes);
 
 // Whether this kernel takes an overlay's upper and work dirs on a detached mount (from
-// mount_tmpfs). Linux 6.1 refuses (clone_private_mount wants a mount of the caller's
-// namespace), newer kernels accept. Probed once per process, with a tiny tmpfs.
+// mount_tmpfs). Linux 6.1 refuses, by its source (clone_private_mount wants a mount of the
+// caller's namespace); 6.18 accepts. Probed once per process, with a tiny tmpfs.
 bool overlay_takes_detached_upper();
 
 }  // namespace bonsai::sys
